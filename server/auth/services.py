@@ -1,0 +1,31 @@
+"""Signing in and personal preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import User
+
+# Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_USER = User(password_hash="scrypt:32768:8:1$abcdefghijklmnop$" + "0" * 128)
+
+
+def authenticate(username: str, password: str, *, now: datetime) -> User | None:
+    """The active user with these credentials, its last login stamped; None otherwise."""
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        _DUMMY_USER.check_password(password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    user.last_login_at = now
+    db.session.commit()
+    return user
+
+
+def set_language(user: User, language: str) -> None:
+    user.language = language
+    db.session.commit()

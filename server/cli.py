@@ -1,0 +1,130 @@
+"""Command-line verbs: `flask --app server <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import or_, select
+
+from server import seed
+from server.devices import issue_enrolment_code
+from server.extensions import db
+from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
+
+
+def register_cli(app: Flask) -> None:
+    for command in (init_db_command, seed_demo_command, create_user_command, enroll_code_command):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Apply every database migration (safe to run again)."""
+    upgrade()
+    click.echo("Database is up to date.")
+
+
+@click.command("seed-demo")
+@click.option("--seed", "seed_value", default=2021, show_default=True, help="Random seed.")
+@click.option("--workers", default=3000, show_default=True, help="Workers across enterprises.")
+@click.option("--days", default=14, show_default=True, help="Days of gate events.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
+def seed_demo_command(seed_value: int, workers: int, days: int, if_empty: bool) -> None:
+    """Fill an empty database with a deterministic demo: zone, enterprises, people, events."""
+    if db.session.scalar(select(Zone.id).limit(1)) is not None:
+        if if_empty:
+            click.echo("Demo data already present; not seeding again.")
+            return
+        raise click.ClickException("The database already holds data; seed-demo needs it empty.")
+    summary = seed.seed_demo(seed=seed_value, workers=workers, days=days, now=utcnow())
+    click.echo(summary.describe())
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--enterprise", help="Tax code or id of the enterprise (hr users).")
+@click.option("--zone", "zones", multiple=True, help="Name or id of a zone (inspectors).")
+@click.option("--full-name", default="")
+@click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.password_option()
+def create_user_command(
+    username: str,
+    role: str,
+    enterprise: str | None,
+    zones: tuple[str, ...],
+    full_name: str,
+    language: str,
+    password: str,
+) -> None:
+    """Create a console user."""
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise click.ClickException(f"User {username!r} already exists.")
+    user = User(username=username, role=role, full_name=full_name, language=language)
+    user.set_password(password)
+    if role == "hr":
+        if not enterprise:
+            raise click.ClickException("An hr user needs --enterprise.")
+        user.enterprise = _find_enterprise(enterprise)
+    if role == "inspector":
+        if not zones:
+            raise click.ClickException("An inspector needs at least one --zone.")
+        user.zones = [_find_zone(zone) for zone in zones]
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} user {username!r}.")
+
+
+@click.command("enroll-code")
+@click.option("--gate", "gate_ref", required=True, help="Gate id, or TAXCODE:GATECODE.")
+def enroll_code_command(gate_ref: str) -> None:
+    """Print a one-use tablet enrolment code for a gate (valid 15 minutes)."""
+    gate = _find_gate(gate_ref)
+    issued = issue_enrolment_code(gate, actor=None, now=utcnow())
+    click.echo(issued.qr_content)
+    click.echo(
+        f"Gate {gate.code} ({gate.name}) of {gate.enterprise.name}; "
+        f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC.",
+        err=True,
+    )
+
+
+def _find_enterprise(ref: str) -> Enterprise:
+    criteria = [Enterprise.tax_code == ref]
+    if ref.isdigit():
+        criteria.append(Enterprise.id == int(ref))
+    found = db.session.scalars(select(Enterprise).where(or_(*criteria))).all()
+    if len(found) != 1:
+        raise click.ClickException(f"No single enterprise matches {ref!r}.")
+    return found[0]
+
+
+def _find_zone(ref: str) -> Zone:
+    criteria = [Zone.name == ref]
+    if ref.isdigit():
+        criteria.append(Zone.id == int(ref))
+    zone = db.session.scalar(select(Zone).where(or_(*criteria)))
+    if zone is None:
+        raise click.ClickException(f"No zone matches {ref!r}.")
+    return zone
+
+
+def _find_gate(ref: str) -> Gate:
+    if ref.isdigit():
+        gate = db.session.get(Gate, int(ref))
+    elif ":" in ref:
+        tax_code, code = ref.split(":", 1)
+        gate = db.session.scalar(
+            select(Gate).join(Enterprise).where(Enterprise.tax_code == tax_code, Gate.code == code)
+        )
+    else:
+        matches = db.session.scalars(select(Gate).where(Gate.code == ref)).all()
+        if len(matches) > 1:
+            raise click.ClickException(
+                f"Gate code {ref!r} is used by several enterprises: use TAXCODE:{ref}."
+            )
+        gate = matches[0] if matches else None
+    if gate is None or not gate.active:
+        raise click.ClickException(f"No active gate matches {ref!r}.")
+    return gate

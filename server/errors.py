@@ -1,0 +1,81 @@
+"""Error answers: JSON for the device API, a page for people; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+# English and Vietnamese side by side in API bodies: tablets may show either to a guard.
+API_MESSAGES = {
+    400: ("Bad request.", "Yêu cầu không hợp lệ."),
+    401: ("Authentication required.", "Cần xác thực."),
+    403: ("Not allowed.", "Không được phép."),
+    404: ("Not found.", "Không tìm thấy."),
+    405: ("Method not allowed.", "Phương thức không được hỗ trợ."),
+    413: ("Request too large.", "Yêu cầu quá lớn."),
+    415: ("Unsupported media type.", "Kiểu dữ liệu không được hỗ trợ."),
+    429: ("Too many requests, retry later.", "Quá nhiều yêu cầu, hãy thử lại sau."),
+    500: ("Server error, retry later.", "Lỗi máy chủ, hãy thử lại sau."),
+    503: ("Service unavailable, retry later.", "Dịch vụ tạm thời không sẵn sàng, hãy thử lại sau."),
+}
+
+
+def api_error(status: int, code: str, message: str, message_vi: str, **details: object):
+    """The device API's error body, one shape for every error."""
+    body: dict[str, object] = {"code": code, "message": message, "message_vi": message_vi}
+    if details:
+        body["details"] = details
+    return jsonify(error=body), status
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _page_title(status: int) -> str:
+    titles = {
+        400: _("The request could not be understood."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist or is not yours to see."),
+        405: _("This action is not allowed here."),
+        413: _("The upload is too large."),
+        429: _("Too many attempts. Please wait a minute and try again."),
+        500: _("Something went wrong on our side. Please try again."),
+    }
+    return titles.get(status, titles[500])
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    if _wants_json():
+        english, vietnamese = API_MESSAGES.get(status, API_MESSAGES[500])
+        response, status = api_error(
+            status, error.name.lower().replace(" ", "_"), english, vietnamese
+        )
+        retry_after = error.get_response().headers.get("Retry-After")
+        if status in (429, 503):
+            response.headers["Retry-After"] = retry_after or "30"
+        return response, status
+    return render_template("error.html", status=status, message=_page_title(status)), status
+
+
+def handle_csrf_error(error: CSRFError):
+    message = _("The form expired or was sent twice. Please reload the page and try again.")
+    return render_template("error.html", status=400, message=message), 400
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,102 @@
+"""What the gates recorded, what they could not, and each push that brought it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.models.types import UTCDateTime, utcnow
+
+DIRECTIONS = ("in", "out")
+# `paper` is the provenance of records backfilled from a gate's paper log after an outage.
+METHODS = ("camera", "scanner", "manual", "self", "paper")
+SUBJECT_KINDS = ("worker", "visitor", "unresolved")
+
+
+class SyncBatch(db.Model):
+    """One row per push a tablet made, heartbeats included."""
+
+    __table_args__ = (Index("ix_sync_batch_device_received", "device_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_batch_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    backlog: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    skew_seconds: Mapped[float | None]
+    app_version: Mapped[str] = mapped_column(String(32), default="")
+    duration_ms: Mapped[float | None]
+    # This push revealed that the tablet's seq restarted (see Device.seq_reset_at).
+    seq_reset: Mapped[bool] = mapped_column(default=False)
+
+
+class GateEvent(db.Model):
+    """One entry or exit, keyed by the UUID the tablet gave it at capture."""
+
+    __table_args__ = (
+        Index("ix_gate_event_enterprise_occurred", "enterprise_id", "occurred_at", "id"),
+        Index("ix_gate_event_worker_occurred", "worker_id", "occurred_at"),
+        Index("ix_gate_event_visitor_occurred", "visitor_id", "occurred_at"),
+        Index("ix_gate_event_device_seq", "device_id", "seq_epoch", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    # Null for self check-ins and paper backfill, which no tablet numbered.
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    seq_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    direction: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(10))
+    # What the gate sent (badge / pass / worker / text and its value) is kept as sent; the
+    # resolved subject may be filled in later by HR.
+    subject_type: Mapped[str] = mapped_column(String(10))
+    subject_value: Mapped[str] = mapped_column(String(200))
+    subject_kind: Mapped[str] = mapped_column(String(10))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitor.id"))
+    visitor_pass_id: Mapped[int | None] = mapped_column(ForeignKey("visitor_pass.id"))
+    visitor_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(String(500))
+    # Device time as sent: the instant in UTC plus the offset the device stated.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_offset_minutes: Mapped[int] = mapped_column(Integer)
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("sync_batch.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Codes such as clock_skew, inactive_worker, expired_pass: recorded all the same, flagged.
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuarantinedEvent(db.Model):
+    """An event the server could not accept, kept with its raw body and reason for audit."""
+
+    __table_args__ = (
+        Index("ix_quarantined_event_enterprise_received", "enterprise_id", "received_at"),
+        Index("ix_quarantined_event_device_received", "device_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("sync_batch.id"))
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,144 @@
+"""Zones, enterprises, gates, tablets and console users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.extensions import db
+from server.models.types import UTCDateTime, utcnow
+
+ROLES = ("admin", "inspector", "hr")
+
+user_zone = Table(
+    "user_zone",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone_id", ForeignKey("zone.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Zone(db.Model):
+    """An industrial or economic zone, overseen by a management board."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    province_code: Mapped[int | None]
+
+    enterprises: Mapped[list[Enterprise]] = relationship(back_populates="zone")
+
+
+class Enterprise(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tax_code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    # Enterprises outside any zone exist and are reported too.
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    # The roster change counter: bumped under a row lock on every change of a person or pass,
+    # so a cursor never skips a change committed late by a concurrent transaction.
+    roster_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    zone: Mapped[Zone | None] = relationship(back_populates="enterprises")
+    gates: Mapped[list[Gate]] = relationship(back_populates="enterprise", order_by="Gate.code")
+
+
+class Gate(db.Model):
+    __table_args__ = (UniqueConstraint("enterprise_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    poster_token: Mapped[str] = mapped_column(String(40), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="gates")
+
+
+class Device(db.Model):
+    """An enrolled gate tablet; its sync state is what inspectors audit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    label: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    app_version: Mapped[str] = mapped_column(String(32), default="")
+    highest_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Incremented when the tablet's seq restarts (storage wiped), so new events are never
+    # mistaken for resends of old ones.
+    seq_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    seq_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seq_reset_count: Mapped[int] = mapped_column(Integer, default=0)
+    seq_before_reset: Mapped[int | None] = mapped_column(BigInteger)
+    # Inclusive [first, last] seq ranges below highest_seq never received in this epoch: what the
+    # tablet still owes, told back to it in every push answer.
+    missing_seq_ranges: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    reported_backlog: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_skew_seconds: Mapped[float | None]
+
+    enterprise: Mapped[Enterprise] = relationship()
+    gate: Mapped[Gate] = relationship()
+
+
+class EnrolmentCode(db.Model):
+    """A one-use code that binds a new tablet to a gate; stored only as a hash."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+
+    gate: Mapped[Gate] = relationship()
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    # Set for hr users only; inspectors are scoped by zones instead.
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+    zones: Mapped[list[Zone]] = relationship(secondary=user_zone, order_by=Zone.name)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)

@@ -1,0 +1,72 @@
+"""The people a gate records: the enterprise's workers and its visitors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models.types import UTCDateTime, utcnow
+
+
+class Worker(db.Model):
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "employee_code"),
+        Index("ix_worker_enterprise_roster_version", "enterprise_id", "roster_version"),
+        Index("ix_worker_enterprise_search_name", "enterprise_id", "search_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    employee_code: Mapped[str] = mapped_column(String(40))
+    full_name: Mapped[str] = mapped_column(String(200))
+    # Lower-case, diacritics removed, "đ" as "d": what diacritic-insensitive search matches.
+    search_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    national_id: Mapped[str | None] = mapped_column(String(20))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    # Code of one of the 34 provinces in force since 1 July 2025; the text as imported is kept.
+    home_province_code: Mapped[int | None] = mapped_column(index=True)
+    home_province_raw: Mapped[str] = mapped_column(String(200), default="")
+    permanent_address: Mapped[str] = mapped_column(String(500), default="")
+    current_address: Mapped[str] = mapped_column(String(500), default="")
+    department: Mapped[str] = mapped_column(String(120), default="")
+    badge_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    roster_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Visitor(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    # Only the last digits of an ID card: enough to tell two visitors apart, little to leak.
+    id_number_last4: Mapped[str | None] = mapped_column(String(4))
+    home_province_code: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VisitorPass(db.Model):
+    __table_args__ = (
+        Index("ix_visitor_pass_enterprise_roster_version", "enterprise_id", "roster_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitor.id"), index=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(300), default="")
+    host: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    roster_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visitor: Mapped[Visitor] = relationship()

@@ -1,0 +1,73 @@
+"""What every console page shares: the read-only rule, template helpers, the user loader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from server.access import SAFE_METHODS
+from server.extensions import db, login_manager
+from server.i18n import LANGUAGES
+from server.models import User
+
+# Writes an inspector may still make: its own session and language, nothing else.
+INSPECTOR_WRITABLE_ENDPOINTS = frozenset({"auth.logout", "auth.set_language", "auth.login"})
+
+NAVIGATION = {
+    "hr": [
+        ("hr.index", _l("Overview")),
+        ("hr.log", _l("Gate log")),
+        ("hr.presence", _l("On site")),
+        ("hr.gates", _l("Gates")),
+        ("hr.tablets", _l("Tablets")),
+    ],
+    "inspector": [("board.index", _l("Overview"))],
+    "admin": [("admin.index", _l("Administration")), ("board.index", _l("Board console"))],
+}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def refuse_inspector_writes() -> None:
+    """Inspectors read; any write they attempt is refused here, whatever the route."""
+    if (
+        request.method not in SAFE_METHODS
+        and current_user.is_authenticated
+        and current_user.role == "inspector"
+        and request.endpoint not in INSPECTOR_WRITABLE_ENDPOINTS
+    ):
+        abort(403)
+
+
+def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored UTC time as the users read it, in Asia/Ho_Chi_Minh."""
+    if value is None:
+        return "—"
+    zone = ZoneInfo(current_app.config["GATELOG"].timezone)
+    return value.astimezone(zone).strftime(fmt)
+
+
+def template_globals() -> dict[str, object]:
+    role = current_user.role if current_user.is_authenticated else None
+    return {
+        "navigation": NAVIGATION.get(role, []),
+        "languages": LANGUAGES,
+        "current_language": str(get_locale() or "vi"),
+    }
+
+
+def register(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "warning"
+    app.before_request(refuse_inspector_writes)
+    app.context_processor(template_globals)
+    app.add_template_filter(localtime, "localtime")

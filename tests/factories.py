@@ -1,0 +1,152 @@
+"""Plain factory functions: each makes one committed row, any field overridable."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.extensions import db
+from server.models import (
+    Device,
+    Enterprise,
+    Gate,
+    GateEvent,
+    User,
+    Visitor,
+    VisitorPass,
+    Worker,
+    Zone,
+    utcnow,
+)
+from server.roster import next_roster_version
+from server.text import fold
+from server.tokens import hash_secret, new_secret, new_token
+
+_numbers = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+def _save(row: Any) -> Any:
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def make_zone(**overrides: Any) -> Zone:
+    n = next(_numbers)
+    return _save(Zone(**{"name": f"Khu công nghiệp {n}", **overrides}))
+
+
+def make_enterprise(**overrides: Any) -> Enterprise:
+    n = next(_numbers)
+    fields = {"tax_code": f"{n:010d}", "name": f"Công ty TNHH Số {n}", "address": "Bắc Ninh"}
+    return _save(Enterprise(**{**fields, **overrides}))
+
+
+def make_gate(enterprise: Enterprise, **overrides: Any) -> Gate:
+    n = next(_numbers)
+    fields = {"code": f"G{n}", "name": f"Cổng {n}", "poster_token": new_token()}
+    return _save(Gate(enterprise_id=enterprise.id, **{**fields, **overrides}))
+
+
+def make_worker(enterprise: Enterprise, **overrides: Any) -> Worker:
+    n = next(_numbers)
+    fields: dict[str, Any] = {
+        "employee_code": f"NV{n:05d}",
+        "full_name": f"Nguyễn Văn {n}",
+        "phone": f"09{n:08d}",
+        "department": "May 1",
+        "badge_token": new_token(),
+        **overrides,
+    }
+    fields.setdefault("search_name", fold(fields["full_name"]))
+    worker = Worker(enterprise_id=enterprise.id, **fields)
+    worker.roster_version = next_roster_version(enterprise.id)
+    return _save(worker)
+
+
+def make_visitor_pass(
+    enterprise: Enterprise, *, now: datetime | None = None, **overrides: Any
+) -> VisitorPass:
+    now = now or utcnow()
+    visitor = Visitor(
+        enterprise_id=enterprise.id, full_name=overrides.pop("full_name", "Trần Thị Khách")
+    )
+    fields = {
+        "token": new_token(),
+        "valid_from": now - timedelta(hours=1),
+        "valid_until": now + timedelta(hours=8),
+        **overrides,
+    }
+    visitor_pass = VisitorPass(enterprise_id=enterprise.id, visitor=visitor, **fields)
+    visitor_pass.roster_version = next_roster_version(enterprise.id)
+    return _save(visitor_pass)
+
+
+def make_user(
+    role: str,
+    *,
+    enterprise: Enterprise | None = None,
+    zones: tuple[Zone, ...] = (),
+    **overrides: Any,
+) -> User:
+    n = next(_numbers)
+    user = User(
+        username=overrides.pop("username", f"{role}{n}"),
+        role=role,
+        enterprise=enterprise,
+        **overrides,
+    )
+    user.set_password(PASSWORD)
+    user.zones = list(zones)
+    return _save(user)
+
+
+def make_device(gate: Gate, **overrides: Any) -> tuple[Device, str]:
+    """A tablet enrolled at `gate`, and its bearer token."""
+    token = new_secret()
+    fields = {
+        "label": "Máy 1",
+        "token_hash": hash_secret(token),
+        "app_version": "1.0.0",
+        **overrides,
+    }
+    device = _save(Device(enterprise_id=gate.enterprise_id, gate_id=gate.id, **fields))
+    return device, token
+
+
+def make_event(
+    gate: Gate, *, worker: Worker | None = None, device: Device | None = None, **overrides: Any
+) -> GateEvent:
+    occurred = overrides.pop("occurred_at", utcnow())
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "direction": "in",
+        "method": "scanner",
+        "subject_type": "badge" if worker else "text",
+        "subject_value": worker.badge_token if worker and worker.badge_token else "Khách lạ",
+        "subject_kind": "worker" if worker else "unresolved",
+        "worker_id": worker.id if worker else None,
+        "occurred_at": occurred,
+        "occurred_offset_minutes": 420,
+        "corrected_at": occurred,
+        "received_at": occurred,
+        "flags": [],
+        **overrides,
+    }
+    fields.setdefault("content_hash", hashlib.sha256(str(fields["id"]).encode()).hexdigest())
+    event = GateEvent(
+        enterprise_id=gate.enterprise_id,
+        gate_id=gate.id,
+        device_id=device.id if device else None,
+        **fields,
+    )
+    return _save(event)
+
+
+def login(client: Any, user: User, password: str = PASSWORD) -> None:
+    response = client.post("/auth/login", data={"username": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
