@@ -1,0 +1,126 @@
+"""Device API routes: parse, call the engine or a service, answer JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from flask_limiter.errors import RateLimitExceeded
+from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from server.api.auth import bearer_token, device_required
+from server.api.body import LIMITS, read_json
+from server.api.errors import ApiError, error_response
+from server.api.services import EnrolmentCodeInvalid, enrol_device
+from server.extensions import db, limiter
+from server.models.types import utcnow
+from server.sync_store import SqlSyncStore
+from server.tokens import hash_secret
+from sync.engine import PushRefused, apply_push, pull_roster, short_messages
+from sync.schemas import EnrolAnswerSchema, EnrolSchema
+from sync.store import DeviceContext
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Per device for sync calls, per address for enrolment; app.config keys API_*_RATE_LIMIT override.
+PUSH_RATE_LIMIT = "600 per minute"
+ROSTER_RATE_LIMIT = "120 per minute"
+ENROL_RATE_LIMIT = "30 per minute"
+
+_enrol_schema = EnrolSchema()
+_enrol_answer_schema = EnrolAnswerSchema()
+
+
+def _device_key() -> str:
+    token = bearer_token()
+    return "device:" + hash_secret(token) if token else "anonymous:" + (request.remote_addr or "")
+
+
+def _configured(name: str, default: str) -> Any:
+    return lambda: current_app.config.get(name, default)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    # Flask's provider sorts keys: for a 500-ack answer that costs more than it is worth.
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=status, mimetype="application/json")
+
+
+@bp.post("/devices/enroll")
+@limiter.limit(_configured("API_ENROL_RATE_LIMIT", ENROL_RATE_LIMIT))
+def enroll() -> Response:
+    payload = read_json(request)
+    try:
+        fields = _enrol_schema.load(payload)
+    except ValidationError as error:
+        raise ApiError("validation_error", short_messages(error.messages)) from error
+    try:
+        enrolment = enrol_device(
+            fields["code"], label=fields["label"], app_version=fields["app_version"], now=utcnow()
+        )
+    except EnrolmentCodeInvalid as error:
+        raise ApiError("enrolment_code_invalid") from error
+    answer = _enrol_answer_schema.dump(
+        {
+            "device_id": enrolment.device.id,
+            "token": enrolment.token,
+            "enterprise": enrolment.enterprise,
+            "gate": enrolment.gate,
+            "gates": enrolment.gates,
+            "server_time": utcnow(),
+        }
+    )
+    return _json(answer, 201)
+
+
+@bp.post("/sync/push")
+@limiter.limit(_configured("API_PUSH_RATE_LIMIT", PUSH_RATE_LIMIT), key_func=_device_key)
+@device_required
+def push(device: DeviceContext) -> Response:
+    payload = read_json(request)
+    settings = current_app.config["GATELOG"]
+    store = SqlSyncStore(db.session)
+    answer = apply_push(
+        store, device, payload, utcnow(), skew_flag_seconds=settings.skew_flag_seconds
+    )
+    return _json(answer)
+
+
+@bp.get("/sync/roster")
+@limiter.limit(_configured("API_ROSTER_RATE_LIMIT", ROSTER_RATE_LIMIT), key_func=_device_key)
+@device_required
+def roster(device: DeviceContext) -> Response:
+    page = pull_roster(SqlSyncStore(db.session), device, request.args.to_dict(), utcnow())
+    return _json(page)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> tuple[Response, int]:
+    db.session.rollback()
+    return error_response(error.code, error.details)
+
+
+@bp.errorhandler(PushRefused)
+def _push_refused(error: PushRefused) -> tuple[Response, int]:
+    db.session.rollback()
+    if error.code == "payload_too_large":
+        return error_response("payload_too_large", {**LIMITS, **error.details})
+    return error_response(error.code, error.details)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:
+    return error_response("rate_limited", {"limit": str(error.limit.limit)})
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(PoolTimeoutError)
+def _unavailable(error: Exception) -> tuple[Response, int]:
+    # A locked or unreachable database is a reason to come back later, not a server fault:
+    # the transaction was rolled back and the device keeps its events.
+    current_app.logger.warning("device API unavailable: %s", error)
+    db.session.rollback()
+    return error_response("unavailable")

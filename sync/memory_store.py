@@ -1,0 +1,213 @@
+"""An in-memory `SyncStore`: the engine's tests, the reference client's property tests.
+
+It behaves like the SQL store (the contract suite proves it): one lock stands for the database's
+write lock, and every write made in a transaction is undone when the transaction fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sync.store import (
+    BatchClose,
+    BatchOpen,
+    DeviceUpdate,
+    EventRow,
+    QuarantineRow,
+    Resolution,
+    RosterPass,
+    RosterPerson,
+    SeqState,
+    SubjectRef,
+)
+
+
+@dataclass
+class MemoryDevice:
+    """The sync fields of a device, as the SQL store keeps them on its Device row."""
+
+    enterprise_id: int
+    seq: SeqState = field(default_factory=lambda: SeqState(0, 0, ()))
+    seq_reset_count: int = 0
+    seq_reset_at: datetime | None = None
+    highest_seq_before_reset: int | None = None
+    last_push_at: datetime | None = None
+    last_update: DeviceUpdate | None = None
+
+
+@dataclass
+class MemoryBatch:
+    opened: BatchOpen
+    closed: BatchClose | None = None
+
+
+class MemoryStore:
+    """Dicts behind the SyncStore protocol, plus `add_*` helpers to set up a roster."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._undo: list[Callable[[], None]] | None = None
+        self._counter: dict[int, int] = {}
+        self.devices: dict[int, MemoryDevice] = {}
+        self.gates: dict[int, int] = {}
+        self.people: dict[int, tuple[int, RosterPerson]] = {}
+        self.passes: dict[int, tuple[int, RosterPass]] = {}
+        self.events: dict[str, tuple[int, EventRow]] = {}
+        self._by_seq: dict[tuple[int, int, int], str] = {}
+        self.quarantined: list[tuple[int, QuarantineRow]] = []
+        self.batches: dict[int, MemoryBatch] = {}
+
+    # Setting up the world the engine reads.
+
+    def add_device(self, device_id: int, enterprise_id: int) -> None:
+        self.devices[device_id] = MemoryDevice(enterprise_id)
+
+    def add_gate(self, gate_id: int, enterprise_id: int) -> None:
+        self.gates[gate_id] = enterprise_id
+
+    def _next_version(self, enterprise_id: int) -> int:
+        self._counter[enterprise_id] = self._counter.get(enterprise_id, 0) + 1
+        return self._counter[enterprise_id]
+
+    def put_person(self, enterprise_id: int, person: RosterPerson) -> RosterPerson:
+        """Create or change a person; it takes the enterprise's next change number."""
+        person = replace(person, version=self._next_version(enterprise_id))
+        self.people[person.id] = (enterprise_id, person)
+        return person
+
+    def put_pass(self, enterprise_id: int, visitor_pass: RosterPass) -> RosterPass:
+        """Create or change a visitor pass; it takes the enterprise's next change number."""
+        visitor_pass = replace(visitor_pass, version=self._next_version(enterprise_id))
+        self.passes[visitor_pass.id] = (enterprise_id, visitor_pass)
+        return visitor_pass
+
+    # The SyncStore protocol.
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._undo is not None:
+                raise RuntimeError("transactions do not nest")
+            self._undo = []
+            try:
+                yield
+            except BaseException:
+                for undo in reversed(self._undo):
+                    undo()
+                raise
+            finally:
+                self._undo = None
+
+    def _journal(self, undo: Callable[[], None]) -> None:
+        if self._undo is None:
+            raise RuntimeError("writes happen inside transaction()")
+        self._undo.append(undo)
+
+    def lock_device(self, device_id: int, now: datetime) -> SeqState:
+        device = self.devices[device_id]
+        previous = device.last_push_at
+        self._journal(lambda: setattr(device, "last_push_at", previous))
+        device.last_push_at = now
+        return device.seq
+
+    def update_device(self, device_id: int, changes: DeviceUpdate) -> None:
+        device = self.devices[device_id]
+        before = vars(replace(device))
+        self._journal(lambda: vars(device).update(before))
+        device.seq = changes.seq
+        device.last_update = changes
+        if changes.seq_reset:
+            device.seq_reset_count += 1
+            device.seq_reset_at = changes.synced_at
+            device.highest_seq_before_reset = changes.previous_highest_seq
+
+    def existing_gate_ids(self, enterprise_id: int, gate_ids: Iterable[int]) -> set[int]:
+        return {gate_id for gate_id in gate_ids if self.gates.get(gate_id) == enterprise_id}
+
+    def resolve_subjects(
+        self, enterprise_id: int, refs: Iterable[SubjectRef]
+    ) -> dict[SubjectRef, Resolution]:
+        workers = {
+            person.id: person for owner, person in self.people.values() if owner == enterprise_id
+        }
+        badges = {person.badge_token: person for person in workers.values() if person.badge_token}
+        passes = {p.token: p for owner, p in self.passes.values() if owner == enterprise_id}
+        resolved: dict[SubjectRef, Resolution] = {}
+        for kind, value in refs:
+            person = (
+                badges.get(value)
+                if kind == "badge"
+                else workers.get(int(value))
+                if kind == "worker"
+                else None
+            )
+            if person is not None:
+                resolved[(kind, value)] = Resolution(worker_id=person.id, active=person.active)
+            elif kind == "pass" and value in passes:
+                found = passes[value]
+                resolved[(kind, value)] = Resolution(
+                    pass_id=found.id,
+                    active=found.active,
+                    valid_from=found.valid_from,
+                    valid_until=found.valid_until,
+                )
+        return resolved
+
+    def seq_owners(self, device_id: int, epoch: int, seqs: Iterable[int]) -> dict[int, str]:
+        owners = ((seq, self._by_seq.get((device_id, epoch, seq))) for seq in seqs)
+        return {seq: event_id for seq, event_id in owners if event_id is not None}
+
+    def open_batch(self, batch: BatchOpen) -> int:
+        batch_ref = len(self.batches) + 1
+        self._journal(lambda: self.batches.pop(batch_ref))
+        self.batches[batch_ref] = MemoryBatch(batch)
+        return batch_ref
+
+    def insert_events(self, batch_ref: int, rows: list[EventRow]) -> dict[str, str]:
+        existing: dict[str, str] = {}
+        for row in rows:
+            stored = self.events.get(row.id)
+            if stored is not None:
+                existing[row.id] = stored[1].content_hash
+                continue
+            self._journal(lambda row=row: self._forget(row))
+            self.events[row.id] = (batch_ref, row)
+            self._by_seq[(row.device_id, row.seq_epoch, row.seq)] = row.id
+        return existing
+
+    def _forget(self, row: EventRow) -> None:
+        del self.events[row.id]
+        del self._by_seq[(row.device_id, row.seq_epoch, row.seq)]
+
+    def quarantine(self, batch_ref: int, rows: list[QuarantineRow]) -> None:
+        if not rows:
+            return
+        size = len(self.quarantined)
+        self._journal(lambda: self.quarantined.__delitem__(slice(size, None)))
+        self.quarantined.extend((batch_ref, row) for row in rows)
+
+    def close_batch(self, batch_ref: int, outcome: BatchClose) -> None:
+        batch = self.batches[batch_ref]
+        self._journal(lambda: setattr(batch, "closed", None))
+        batch.closed = outcome
+
+    def roster_version(self, enterprise_id: int) -> int:
+        return self._counter.get(enterprise_id, 0)
+
+    def roster_people(
+        self, enterprise_id: int, after: int, upto: int, limit: int
+    ) -> list[RosterPerson]:
+        changed = [p for owner, p in self.people.values() if owner == enterprise_id]
+        window = (p for p in changed if after < p.version <= upto)
+        return sorted(window, key=lambda p: p.version)[:limit]
+
+    def roster_passes(
+        self, enterprise_id: int, after: int, upto: int, limit: int
+    ) -> list[RosterPass]:
+        changed = [p for owner, p in self.passes.values() if owner == enterprise_id]
+        window = (p for p in changed if after < p.version <= upto)
+        return sorted(window, key=lambda p: p.version)[:limit]

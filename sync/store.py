@@ -1,0 +1,209 @@
+"""The store interface the sync engine works through, and the plain records it exchanges.
+
+The engine never sees a database: `server.sync_store` adapts SQLAlchemy to this protocol and
+`sync.memory_store` keeps everything in dicts for tests. One contract test suite
+(tests/sync/test_store_contract.py) holds both to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+SubjectRef = tuple[str, str]
+"""(kind, value) as sent by the gate: ("badge", "ABCD..."), ("worker", "41"), ("text", "...")."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceContext:
+    """The enrolled device a request speaks for; the token resolved to it."""
+
+    device_id: int
+    enterprise_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeqState:
+    """What the server knows of a device's seq counter, read under the device lock."""
+
+    epoch: int
+    highest_seq: int
+    missing: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdate:
+    """The device fields one push changes."""
+
+    seq: SeqState
+    seq_reset: bool
+    previous_highest_seq: int
+    synced_at: datetime
+    skew_seconds: float
+    app_version: str
+    backlog: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Who a subject is; facts that flag the event (it is recorded all the same)."""
+
+    worker_id: int | None = None
+    visitor_id: int | None = None
+    pass_id: int | None = None
+    active: bool = True
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event ready to be stored, times in UTC."""
+
+    id: str
+    enterprise_id: int
+    device_id: int
+    gate_id: int
+    seq_epoch: int
+    seq: int
+    occurred_at: datetime
+    occurred_offset_minutes: int
+    received_at: datetime
+    corrected_at: datetime
+    direction: str
+    subject_kind: str
+    subject_value: str
+    worker_id: int | None
+    visitor_id: int | None
+    pass_id: int | None
+    flags: tuple[str, ...]
+    method: str
+    note: str | None
+    visitor: Mapping[str, str] | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRow:
+    """An event the server refused, kept with its raw body so nothing is lost silently."""
+
+    enterprise_id: int
+    device_id: int
+    event_id: str | None
+    seq: int | None
+    reason: str
+    detail: str
+    raw: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOpen:
+    """The facts of a push known before its events are applied."""
+
+    enterprise_id: int
+    device_id: int
+    batch_id: str
+    received_at: datetime
+    sent_at: datetime
+    skew_seconds: float
+    app_version: str
+    backlog: int
+    oldest_pending_at: datetime | None
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchClose:
+    """The outcome of a push, written on its SyncBatch row before commit."""
+
+    accepted: int
+    duplicate: int
+    rejected: int
+    highest_seq: int
+    seq_reset: bool
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPerson:
+    id: int
+    code: str
+    name: str
+    department: str | None
+    badge_token: str | None
+    phone_last4: str | None
+    active: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPass:
+    id: int
+    token: str
+    name: str
+    organisation: str | None
+    valid_from: datetime
+    valid_until: datetime
+    active: bool
+    version: int
+
+
+class SyncStore(Protocol):
+    """What the engine needs from storage. Every write happens inside `transaction()`."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Commit on normal exit, roll back on an exception; nothing is half written."""
+        ...
+
+    def lock_device(self, device_id: int, now: datetime) -> SeqState:
+        """Take the device's write lock for the transaction and return its seq state."""
+        ...
+
+    def update_device(self, device_id: int, changes: DeviceUpdate) -> None: ...
+
+    def existing_gate_ids(self, enterprise_id: int, gate_ids: Iterable[int]) -> set[int]:
+        """Those of `gate_ids` that are gates of the enterprise, active or not."""
+        ...
+
+    def resolve_subjects(
+        self, enterprise_id: int, refs: Iterable[SubjectRef]
+    ) -> dict[SubjectRef, Resolution]:
+        """Resolve badge/pass tokens and worker ids of the enterprise; unknown refs are left out."""
+        ...
+
+    def seq_owners(self, device_id: int, epoch: int, seqs: Iterable[int]) -> dict[int, str]:
+        """Which stored event id holds each of `seqs` in the device's epoch."""
+        ...
+
+    def open_batch(self, batch: BatchOpen) -> int:
+        """Write the SyncBatch row of this push; return its id (the stored events point at it)."""
+        ...
+
+    def insert_events(self, batch_ref: int, rows: list[EventRow]) -> dict[str, str]:
+        """Insert rows whose id is new; return {id: stored content hash} of the ids that existed."""
+        ...
+
+    def quarantine(self, batch_ref: int, rows: list[QuarantineRow]) -> None: ...
+
+    def close_batch(self, batch_ref: int, outcome: BatchClose) -> None: ...
+
+    def roster_version(self, enterprise_id: int) -> int:
+        """The change counter as committed: every change numbered up to it is already visible."""
+        ...
+
+    def roster_people(
+        self, enterprise_id: int, after: int, upto: int, limit: int
+    ) -> list[RosterPerson]:
+        """People of the enterprise with after < version <= upto, by version, at most `limit`."""
+        ...
+
+    def roster_passes(
+        self, enterprise_id: int, after: int, upto: int, limit: int
+    ) -> list[RosterPass]:
+        """Visitor passes with after < version <= upto, by version, at most `limit`."""
+        ...
