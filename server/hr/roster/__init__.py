@@ -1,0 +1,1 @@
+"""The roster: workers, imports, exports, badges and visitor passes of one enterprise."""
