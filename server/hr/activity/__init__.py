@@ -1,0 +1,1 @@
+"""The HR console's activity area: gate log, presence, gates and tablets, their exports."""
