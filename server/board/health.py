@@ -1,0 +1,602 @@
+"""Sync health: is every gate of every enterprise sending its records, and what is missing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from sqlalchemy import Select, and_, exists, func, literal, select, union_all
+
+from server.access import scope_clause
+from server.admin.config import Thresholds
+from server.extensions import db
+from server.models import (
+    Device,
+    Enterprise,
+    Gate,
+    GateEvent,
+    QuarantinedEvent,
+    SyncBatch,
+    User,
+    Zone,
+)
+from server.retention import purged_seq_ranges
+
+OK, LAGGING, STALE, NEVER, REVOKED = "ok", "lagging", "stale", "never_synced", "revoked"
+# Worst first: an enterprise or gate is as healthy as its best tablet allows.
+STATUS_ORDER = (NEVER, STALE, LAGGING, OK, REVOKED)
+EVENTS_PER_DAY_WINDOW = timedelta(days=7)
+LAG_WINDOW = timedelta(days=30)
+# Upper bounds, in seconds, of the lag chart's bars; the last bar takes everything longer.
+LAG_BUCKETS: tuple[tuple[float, str], ...] = (
+    (60, "< 1 min"),
+    (300, "1–5 min"),
+    (1_800, "5–30 min"),
+    (7_200, "30 min–2 h"),
+    (86_400, "2–24 h"),
+    (float("inf"), "> 24 h"),
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a status was given: a message key and its figures, worded by the template."""
+
+    code: str
+    value: object = None
+
+
+@dataclass
+class TabletHealth:
+    device_id: int | None
+    label: str
+    enterprise_id: int
+    enterprise_name: str
+    zone_id: int | None
+    zone_name: str
+    gate_id: int
+    gate_name: str
+    status: str
+    reasons: list[Reason]
+    last_sync_at: datetime | None = None
+    last_event_at: datetime | None = None
+    backlog: int = 0
+    oldest_pending_age: timedelta | None = None
+    missing: int = 0
+    skew_seconds: float | None = None
+    skew_flagged: bool = False
+    app_version: str = ""
+    quarantined: int = 0
+    events_per_day: float = 0.0
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class Rollup:
+    """The share of active gates with a tablet that synced within the lagging threshold."""
+
+    key: int | None
+    name: str
+    gates: int = 0
+    gates_synced: int = 0
+    enterprises: int = 0
+    on_paper: int = 0
+    status: str = OK
+    last_record_at: datetime | None = None
+    is_on_paper: bool = False
+    zone_name: str = ""
+
+    @property
+    def share(self) -> float | None:
+        return self.gates_synced / self.gates if self.gates else None
+
+
+@dataclass
+class HealthReport:
+    tablets: list[TabletHealth]
+    enterprises: list[Rollup]
+    zones: list[Rollup]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filters:
+    zone_id: int | None = None
+    enterprise_id: int | None = None
+    status: str | None = None
+    text: str = ""
+
+
+def device_status(
+    device: Device, *, now: datetime, thresholds: Thresholds, missing: int
+) -> tuple[str, list[Reason]]:
+    """The status of one tablet and the reasons for it, from the configured thresholds."""
+    if device.revoked_at is not None:
+        return REVOKED, [Reason("revoked", device.revoked_at)]
+    if device.last_sync_at is None:
+        return NEVER, [Reason("never_synced")]
+    since_sync = now - device.last_sync_at
+    if since_sync > timedelta(hours=thresholds.stale_after_hours):
+        return STALE, [Reason("no_sync_for", since_sync)]
+    reasons = []
+    if since_sync > timedelta(minutes=thresholds.lagging_after_minutes):
+        reasons.append(Reason("no_sync_for", since_sync))
+    pending_age = _pending_age(device, now)
+    if pending_age is not None and pending_age > timedelta(
+        minutes=thresholds.lagging_after_minutes
+    ):
+        reasons.append(Reason("oldest_waiting", pending_age))
+    if missing:
+        reasons.append(Reason("missing", missing))
+    return (LAGGING, reasons) if reasons else (OK, [Reason("synced_within", since_sync)])
+
+
+def _pending_age(device: Device, now: datetime) -> timedelta | None:
+    if not device.reported_backlog or device.oldest_pending_at is None:
+        return None
+    return max(now - device.oldest_pending_at, timedelta(0))
+
+
+def _worst(statuses: Iterable[str], empty: str) -> str:
+    ranked = sorted(statuses, key=STATUS_ORDER.index)
+    return ranked[0] if ranked else empty
+
+
+def _best(statuses: Sequence[str], empty: str) -> str:
+    live = [s for s in statuses if s != REVOKED]
+    if not live:
+        return REVOKED if statuses else empty
+    return sorted(live, key=STATUS_ORDER.index)[-1]
+
+
+def missing_ranges(device_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+    """Seq ranges each tablet numbered in its current epoch that the server never received.
+
+    Proven from GateEvent without reading every seq: one count per tablet over the
+    (device_id, seq_epoch, seq) index says whether anything below its highest seq is missing.
+    For a tablet that is short, the ranges the sync engine believes missing are tried first: if
+    they hold no event and their sizes make up the shortfall exactly, they are the gaps (seqs
+    are unique in an epoch). Otherwise a window query finds the gaps. Seqs the server
+    quarantined, or stored and later purged by retention, were received: they are no gap.
+    """
+    if not device_ids:
+        return {}
+    in_epoch = and_(
+        GateEvent.device_id == Device.id,
+        GateEvent.seq_epoch == Device.seq_epoch,
+        GateEvent.seq <= Device.highest_seq,
+    )
+    stored = select(func.count()).where(in_epoch).scalar_subquery()
+    rows = db.session.execute(
+        select(
+            Device.id, Device.seq_epoch, Device.highest_seq, Device.missing_seq_ranges, stored
+        ).where(Device.id.in_(device_ids), Device.highest_seq > 0)
+    ).all()
+    purged = purged_seq_ranges([row[0] for row in rows])
+    believed: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+    unexplained: dict[int, list[tuple[int, int]]] = {}
+    for device_id, epoch, highest, hinted, count in rows:
+        gone = _subtract(purged.get((device_id, epoch), []), [(highest + 1, None)])
+        if count + range_size(gone) >= highest:
+            continue
+        ranges = _usable_ranges(hinted, highest)
+        if ranges and count + range_size(gone) + range_size(ranges) == highest:
+            believed[device_id] = (epoch, ranges)
+        else:
+            unexplained[device_id] = gone
+    for device_id in _holding_events(believed):
+        epoch = believed.pop(device_id)[0]
+        unexplained[device_id] = purged.get((device_id, epoch), [])
+    gaps = {device_id: ranges for device_id, (_epoch, ranges) in believed.items()}
+    for device_id, ranges in _scanned_gaps(list(unexplained), in_epoch).items():
+        left = _subtract(ranges, unexplained[device_id])
+        if left:
+            gaps[device_id] = left
+    return _without_quarantined(gaps)
+
+
+# Beyond this many believed ranges, one window query is cheaper than proving each range empty.
+MAX_PROVEN_RANGES = 50
+PROBES_PER_QUERY = 400
+
+
+def _usable_ranges(believed: object, highest: int) -> list[tuple[int, int]]:
+    if not isinstance(believed, list) or len(believed) > MAX_PROVEN_RANGES:
+        return []
+    ranges = []
+    for item in believed:
+        if not (isinstance(item, list | tuple) and len(item) == 2):
+            return []
+        low, high = item
+        if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= highest):
+            return []
+        ranges.append((low, high))
+    ranges.sort()
+    overlapping = any(a[1] >= b[0] for a, b in pairwise(ranges))
+    return [] if overlapping else ranges
+
+
+def _holding_events(believed: dict[int, tuple[int, list[tuple[int, int]]]]) -> set[int]:
+    """The tablets for which some believed-missing range does hold a stored event.
+
+    One probe per range, each an index seek that stops at the first row found.
+    """
+    probes = [
+        select(literal(device_id)).where(
+            exists().where(
+                GateEvent.device_id == device_id,
+                GateEvent.seq_epoch == epoch,
+                GateEvent.seq.between(low, high),
+            )
+        )
+        for device_id, (epoch, ranges) in believed.items()
+        for low, high in ranges
+    ]
+    found: set[int] = set()
+    # SQLite refuses a compound SELECT of more than 500 terms.
+    for start in range(0, len(probes), PROBES_PER_QUERY):
+        found.update(db.session.scalars(union_all(*probes[start : start + PROBES_PER_QUERY])))
+    return found
+
+
+def _scanned_gaps(device_ids: list[int], in_epoch) -> dict[int, list[tuple[int, int]]]:  # type: ignore[no-untyped-def]
+    if not device_ids:
+        return {}
+    previous = func.lag(GateEvent.seq, 1, 0).over(
+        partition_by=GateEvent.device_id, order_by=GateEvent.seq
+    )
+    numbered = (
+        select(GateEvent.device_id, GateEvent.seq, previous.label("previous"))
+        .join(Device, in_epoch)
+        .where(Device.id.in_(device_ids))
+        .subquery()
+    )
+    gaps: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for device_id, seq, before in db.session.execute(
+        select(numbered.c.device_id, numbered.c.seq, numbered.c.previous).where(
+            numbered.c.seq - numbered.c.previous > 1
+        )
+    ):
+        gaps[device_id].append((before + 1, seq - 1))
+    top = select(func.max(GateEvent.seq)).where(in_epoch).scalar_subquery()
+    for device_id, highest, last in db.session.execute(
+        select(Device.id, Device.highest_seq, top).where(Device.id.in_(device_ids))
+    ):
+        if (last or 0) < highest:
+            gaps[device_id].append(((last or 0) + 1, highest))
+    return gaps
+
+
+def _without_quarantined(
+    gaps: dict[int, list[tuple[int, int]]],
+) -> dict[int, list[tuple[int, int]]]:
+    received = defaultdict(set)
+    query = (
+        select(QuarantinedEvent.device_id, QuarantinedEvent.seq)
+        .join(Device, Device.id == QuarantinedEvent.device_id)
+        .where(
+            QuarantinedEvent.device_id.in_(list(gaps)),
+            QuarantinedEvent.seq.is_not(None),
+            (Device.seq_reset_at.is_(None)) | (QuarantinedEvent.received_at >= Device.seq_reset_at),
+        )
+    )
+    for device_id, seq in db.session.execute(query):
+        received[device_id].add(seq)
+    result = {}
+    for device_id, ranges in gaps.items():
+        split = _subtract(ranges, [(seq, seq) for seq in received[device_id]])
+        if split:
+            result[device_id] = split
+    return result
+
+
+def _subtract(
+    ranges: list[tuple[int, int]], holes: list[tuple[int, int | None]]
+) -> list[tuple[int, int]]:
+    """`ranges` without the seqs in `holes` (inclusive; a hole without an end runs on)."""
+    result = []
+    for low, high in sorted(ranges):
+        start = low
+        for hole_low, hole_high in sorted(holes, key=lambda hole: hole[0]):
+            hole_high = high if hole_high is None else hole_high
+            if hole_high < start or hole_low > high:
+                continue
+            if hole_low > start:
+                result.append((start, hole_low - 1))
+            start = max(start, hole_high + 1)
+        if start <= high:
+            result.append((start, high))
+    return result
+
+
+def range_size(ranges: Iterable[tuple[int, int]]) -> int:
+    return sum(high - low + 1 for low, high in ranges)
+
+
+def _scoped_devices(user: User, filters: Filters) -> Select:
+    query = (
+        select(Device, Gate, Enterprise, Zone.name)
+        .join(Gate, Gate.id == Device.gate_id)
+        .join(Enterprise, Enterprise.id == Device.enterprise_id)
+        .outerjoin(Zone, Zone.id == Enterprise.zone_id)
+        .where(scope_clause(Device, user))
+    )
+    return _filtered(query, filters)
+
+
+def _filtered(query: Select, filters: Filters) -> Select:
+    if filters.zone_id is not None:
+        query = query.where(Enterprise.zone_id == filters.zone_id)
+    if filters.enterprise_id is not None:
+        query = query.where(Enterprise.id == filters.enterprise_id)
+    return query
+
+
+def _last_events(device_ids: Sequence[int]) -> dict[int, datetime]:
+    latest = (
+        select(GateEvent.occurred_at)
+        .where(GateEvent.device_id == Device.id, GateEvent.seq.is_not(None))
+        .order_by(GateEvent.seq_epoch.desc(), GateEvent.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(select(Device.id, latest).where(Device.id.in_(device_ids)))
+    return {device_id: at for device_id, at in rows if at is not None}
+
+
+def _grouped_counts(query: Select) -> dict[int, float]:
+    return {key: value or 0 for key, value in db.session.execute(query)}
+
+
+def _last_digital_records(user: User, filters: Filters) -> dict[int, datetime | None]:
+    """Each enterprise's latest record from a tablet or a phone; paper backfill does not count."""
+    latest = (
+        select(func.max(GateEvent.occurred_at))
+        .where(GateEvent.enterprise_id == Enterprise.id, GateEvent.method != "paper")
+        .scalar_subquery()
+    )
+    query = _filtered(select(Enterprise.id, latest).where(scope_clause(Enterprise, user)), filters)
+    return dict(db.session.execute(query).all())
+
+
+def sync_health(
+    user: User, *, now: datetime, thresholds: Thresholds, filters: Filters = Filters()
+) -> HealthReport:
+    """Every tablet (and every gate without one) the user may see, with roll-ups."""
+    rows = db.session.execute(_scoped_devices(user, filters)).all()
+    device_ids = [device.id for device, *_ in rows]
+    gaps = missing_ranges(device_ids)
+    last_events = _last_events(device_ids) if device_ids else {}
+    quarantined = _grouped_counts(
+        select(QuarantinedEvent.device_id, func.count(QuarantinedEvent.id))
+        .where(QuarantinedEvent.device_id.in_(device_ids))
+        .group_by(QuarantinedEvent.device_id)
+    )
+    received = _grouped_counts(
+        select(SyncBatch.device_id, func.sum(SyncBatch.accepted))
+        .where(
+            SyncBatch.device_id.in_(device_ids),
+            SyncBatch.received_at >= now - EVENTS_PER_DAY_WINDOW,
+        )
+        .group_by(SyncBatch.device_id)
+    )
+    days = EVENTS_PER_DAY_WINDOW / timedelta(days=1)
+    tablets = []
+    for device, gate, enterprise, zone_name in rows:
+        missing = range_size(gaps.get(device.id, ()))
+        status, reasons = device_status(device, now=now, thresholds=thresholds, missing=missing)
+        skew = device.last_skew_seconds
+        tablets.append(
+            TabletHealth(
+                device_id=device.id,
+                label=device.label,
+                enterprise_id=enterprise.id,
+                enterprise_name=enterprise.name,
+                zone_id=enterprise.zone_id,
+                zone_name=zone_name or "",
+                gate_id=gate.id,
+                gate_name=f"{gate.code} · {gate.name}",
+                status=status,
+                reasons=reasons,
+                last_sync_at=device.last_sync_at,
+                last_event_at=last_events.get(device.id),
+                backlog=device.reported_backlog,
+                oldest_pending_age=_pending_age(device, now),
+                missing=missing,
+                skew_seconds=skew,
+                skew_flagged=skew is not None and abs(skew) > thresholds.skew_flag_seconds,
+                app_version=device.app_version,
+                quarantined=int(quarantined.get(device.id, 0)),
+                events_per_day=round(received.get(device.id, 0) / days, 1),
+                revoked_at=device.revoked_at,
+            )
+        )
+    gates = db.session.execute(
+        _filtered(
+            select(Gate, Enterprise, Zone.name)
+            .join(Enterprise, Enterprise.id == Gate.enterprise_id)
+            .outerjoin(Zone, Zone.id == Enterprise.zone_id)
+            .where(scope_clause(Gate, user), Gate.active.is_(True)),
+            filters,
+        )
+    ).all()
+    with_tablet = {t.gate_id for t in tablets}
+    for gate, enterprise, zone_name in gates:
+        if gate.id not in with_tablet:
+            tablets.append(
+                TabletHealth(
+                    device_id=None,
+                    label="",
+                    enterprise_id=enterprise.id,
+                    enterprise_name=enterprise.name,
+                    zone_id=enterprise.zone_id,
+                    zone_name=zone_name or "",
+                    gate_id=gate.id,
+                    gate_name=f"{gate.code} · {gate.name}",
+                    status=NEVER,
+                    reasons=[Reason("no_tablet")],
+                )
+            )
+    enterprises, zones = _rollups(user, filters, tablets, gates, now=now, thresholds=thresholds)
+    shown = [t for t in tablets if _matches(t, filters)]
+    counts = dict.fromkeys(STATUS_ORDER, 0)
+    for tablet in shown:
+        counts[tablet.status] += 1
+    return HealthReport(tablets=shown, enterprises=enterprises, zones=zones, counts=counts)
+
+
+def _matches(tablet: TabletHealth, filters: Filters) -> bool:
+    if filters.status and tablet.status != filters.status:
+        return False
+    needle = filters.text.strip().casefold()
+    haystack = f"{tablet.enterprise_name} {tablet.gate_name} {tablet.label} {tablet.zone_name}"
+    return not needle or needle in haystack.casefold()
+
+
+def _rollups(
+    user: User,
+    filters: Filters,
+    tablets: list[TabletHealth],
+    gates: list,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+) -> tuple[list[Rollup], list[Rollup]]:
+    synced_after = now - timedelta(minutes=thresholds.lagging_after_minutes)
+    by_gate: dict[int, list[TabletHealth]] = defaultdict(list)
+    for tablet in tablets:
+        by_gate[tablet.gate_id].append(tablet)
+    gate_status = {
+        gate_id: _best([t.status for t in items], NEVER) for gate_id, items in by_gate.items()
+    }
+    synced_gates = {
+        gate_id
+        for gate_id, items in by_gate.items()
+        if any(
+            t.revoked_at is None and t.last_sync_at is not None and t.last_sync_at >= synced_after
+            for t in items
+        )
+    }
+    last_records = _last_digital_records(user, filters)
+    paper_cutoff = now - timedelta(days=thresholds.paper_after_days)
+    enterprise_rows = db.session.execute(
+        _filtered(
+            select(Enterprise, Zone.name)
+            .outerjoin(Zone, Zone.id == Enterprise.zone_id)
+            .where(scope_clause(Enterprise, user)),
+            filters,
+        )
+    ).all()
+    enterprises: dict[int, Rollup] = {}
+    for enterprise, zone_name in enterprise_rows:
+        last = last_records.get(enterprise.id)
+        enterprises[enterprise.id] = Rollup(
+            key=enterprise.id,
+            name=enterprise.name,
+            zone_name=zone_name or "",
+            last_record_at=last,
+            is_on_paper=last is None or last < paper_cutoff,
+            enterprises=1,
+        )
+    statuses: dict[int, list[str]] = defaultdict(list)
+    for gate, enterprise, _zone in gates:
+        rollup = enterprises[enterprise.id]
+        rollup.gates += 1
+        rollup.gates_synced += gate.id in synced_gates
+        statuses[enterprise.id].append(gate_status.get(gate.id, NEVER))
+    zones: dict[int | None, Rollup] = {}
+    zone_statuses: dict[int | None, list[str]] = defaultdict(list)
+    zone_ids = {e.id: e.zone_id for e, _ in enterprise_rows}
+    for enterprise_id, rollup in enterprises.items():
+        rollup.status = _worst(statuses[enterprise_id], NEVER)
+        rollup.on_paper = int(rollup.is_on_paper)
+        zone_id = zone_ids[enterprise_id]
+        zone = zones.setdefault(zone_id, Rollup(key=zone_id, name=rollup.zone_name))
+        zone.gates += rollup.gates
+        zone.gates_synced += rollup.gates_synced
+        zone.enterprises += 1
+        zone.on_paper += rollup.on_paper
+        zone_statuses[zone_id].append(rollup.status)
+    for zone_id, zone in zones.items():
+        zone.status = _worst(zone_statuses[zone_id], NEVER)
+    ordered_zones = sorted(zones.values(), key=lambda z: (z.key is None, z.name))
+    return sorted(enterprises.values(), key=lambda e: e.name), ordered_zones
+
+
+def gate_statuses(tablets: Iterable[TabletHealth]) -> dict[int, str]:
+    by_gate: dict[int, list[str]] = defaultdict(list)
+    for tablet in tablets:
+        by_gate[tablet.gate_id].append(tablet.status)
+    return {gate_id: _best(items, NEVER) for gate_id, items in by_gate.items()}
+
+
+@dataclass(frozen=True)
+class LagChart:
+    buckets: list[tuple[str, int]]
+    total: int
+    median_seconds: float | None
+    p95_seconds: float | None
+
+
+def lag_chart(enterprise_id: int, *, now: datetime) -> LagChart:
+    """How long records took to reach the server (received minus occurred), last 30 days."""
+    rows = db.session.execute(
+        select(GateEvent.received_at, GateEvent.occurred_at).where(
+            GateEvent.enterprise_id == enterprise_id,
+            GateEvent.occurred_at >= now - LAG_WINDOW,
+            GateEvent.device_id.is_not(None),
+        )
+    )
+    lags = sorted(max((received - occurred).total_seconds(), 0.0) for received, occurred in rows)
+    counts = [0] * len(LAG_BUCKETS)
+    for lag in lags:
+        counts[next(i for i, (bound, _) in enumerate(LAG_BUCKETS) if lag < bound)] += 1
+    return LagChart(
+        buckets=[(label, count) for (_, label), count in zip(LAG_BUCKETS, counts, strict=True)],
+        total=len(lags),
+        median_seconds=_percentile(lags, 0.5),
+        p95_seconds=_percentile(lags, 0.95),
+    )
+
+
+def _percentile(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class TabletHistory:
+    batches: list[SyncBatch]
+    total_batches: int
+    gaps: list[tuple[int, int]]
+    quarantined: list[QuarantinedEvent]
+
+
+def tablet_history(device: Device, *, page: int, per_page: int) -> TabletHistory:
+    """A tablet's pushes, newest first, its gaps and what the server quarantined from it."""
+    batches = db.session.scalars(
+        select(SyncBatch)
+        .where(SyncBatch.device_id == device.id)
+        .order_by(SyncBatch.received_at.desc(), SyncBatch.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    total = db.session.scalar(
+        select(func.count(SyncBatch.id)).where(SyncBatch.device_id == device.id)
+    )
+    quarantined = db.session.scalars(
+        select(QuarantinedEvent)
+        .where(QuarantinedEvent.device_id == device.id)
+        .order_by(QuarantinedEvent.received_at.desc())
+        .limit(50)
+    ).all()
+    return TabletHistory(
+        batches=list(batches),
+        total_batches=total or 0,
+        gaps=missing_ranges([device.id]).get(device.id, []),
+        quarantined=list(quarantined),
+    )

@@ -1,0 +1,243 @@
+"""The labour department's reports: workers by home province, and who has likely gone home."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Select, func, select
+from vietnamadminunits import parse_address
+
+from server.access import scope_clause, scoped
+from server.audit import record_audit
+from server.extensions import db
+from server.models import Enterprise, GateEvent, User, Worker, Zone
+from server.provinces import PROVINCE_SHORT_NAMES, province_name
+
+UNKNOWN = None  # the row of workers whose home province could not be read
+
+
+@lru_cache(maxsize=8192)
+def legacy_province(raw: str) -> str:
+    """The pre-2025 province named in the text as imported, or the text itself."""
+    text = raw.strip()
+    if not text:
+        return ""
+    try:
+        unit = parse_address(text, mode="LEGACY", level=1)
+    except (ValueError, KeyError, IndexError, AttributeError):
+        return text
+    name = getattr(unit, "province", None)
+    if not name:
+        return text
+    for prefix in ("Thành phố ", "Tỉnh "):
+        name = name.removeprefix(prefix)
+    return name
+
+
+@dataclass(frozen=True)
+class Column:
+    key: tuple[str, int | None]
+    name: str
+    inside_zone: bool
+
+
+@dataclass
+class ProvinceRow:
+    code: int | None
+    name: str
+    legacy: dict[str, int] = field(default_factory=dict)
+    cells: dict[tuple[str, int | None], int] = field(default_factory=dict)
+    inside: int = 0
+    outside: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inside + self.outside
+
+
+@dataclass
+class ProvinceReport:
+    columns: list[Column]
+    rows: list[ProvinceRow]
+    totals: ProvinceRow
+
+
+@dataclass(frozen=True)
+class Scope:
+    zone_id: int | None = None
+    enterprise_id: int | None = None
+    by: str = "zone"  # or "enterprise": what the report's columns are
+
+
+def _scoped_workers(user: User, scope: Scope) -> Select:
+    query = (
+        select(Worker)
+        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+        .where(scope_clause(Worker, user), Worker.active.is_(True))
+    )
+    if scope.zone_id is not None:
+        query = query.where(Enterprise.zone_id == scope.zone_id)
+    if scope.enterprise_id is not None:
+        query = query.where(Enterprise.id == scope.enterprise_id)
+    return query
+
+
+def province_report(user: User, scope: Scope) -> ProvinceReport:
+    """Active workers counted by home province, in columns per zone (or enterprise)."""
+    column_key = Enterprise.id if scope.by == "enterprise" else Enterprise.zone_id
+    column_name = Enterprise.name if scope.by == "enterprise" else Zone.name
+    counts = (
+        _scoped_workers(user, scope)
+        .outerjoin(Zone, Zone.id == Enterprise.zone_id)
+        .with_only_columns(
+            Worker.home_province_code,
+            Worker.home_province_raw,
+            column_key,
+            column_name,
+            Enterprise.zone_id,
+            func.count(Worker.id),
+        )
+        .group_by(
+            Worker.home_province_code,
+            Worker.home_province_raw,
+            column_key,
+            column_name,
+            Enterprise.zone_id,
+        )
+    )
+    rows: dict[int | None, ProvinceRow] = {}
+    columns: dict[tuple[str, int | None], Column] = {}
+    totals = ProvinceRow(code=None, name="")
+    for code, raw, key, name, zone_id, count in db.session.execute(counts):
+        inside = zone_id is not None
+        column = ("in" if inside else "out", key if inside or scope.by == "enterprise" else None)
+        columns.setdefault(column, Column(column, name or "", inside))
+        row = rows.setdefault(code, ProvinceRow(code=code, name=province_name(code)))
+        for target in (row, totals):
+            target.cells[column] = target.cells.get(column, 0) + count
+            if inside:
+                target.inside += count
+            else:
+                target.outside += count
+        legacy = legacy_province(raw)
+        if legacy:
+            row.legacy[legacy] = row.legacy.get(legacy, 0) + count
+    ordered = [rows[code] for code in PROVINCE_SHORT_NAMES if code in rows]
+    ordered.sort(key=lambda r: (-r.total, r.name))
+    if UNKNOWN in rows:
+        ordered.append(rows[UNKNOWN])
+    ordered_columns = sorted(columns.values(), key=lambda c: (not c.inside_zone, c.name))
+    return ProvinceReport(columns=ordered_columns, rows=ordered, totals=totals)
+
+
+@dataclass(frozen=True)
+class ListedWorker:
+    province_code: int | None
+    full_name: str
+    phone: str
+    permanent_address: str
+    home_province_raw: str
+    enterprise: str
+    department: str
+    last_seen: datetime | None
+    last_direction: str | None = None
+
+
+def _last_event_columns():  # type: ignore[no-untyped-def]
+    latest = (
+        select(GateEvent.occurred_at)
+        .where(GateEvent.worker_id == Worker.id)
+        .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    direction = (
+        select(GateEvent.direction)
+        .where(GateEvent.worker_id == Worker.id)
+        .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return latest, direction
+
+
+def worker_list(
+    user: User,
+    scope: Scope,
+    *,
+    provinces: Sequence[int | None] | None = None,
+    gone_home_before: datetime | None = None,
+) -> Iterator[ListedWorker]:
+    """The detailed list, by province then name; optionally only those likely gone home."""
+    latest, direction = _last_event_columns()
+    query = _scoped_workers(user, scope).with_only_columns(
+        Worker.home_province_code,
+        Worker.full_name,
+        Worker.phone,
+        Worker.permanent_address,
+        Worker.home_province_raw,
+        Enterprise.name,
+        Worker.department,
+        latest,
+        direction,
+    )
+    if provinces is not None:
+        known = [code for code in provinces if code is not None]
+        clause = Worker.home_province_code.in_(known)
+        if UNKNOWN in provinces:
+            clause = clause | Worker.home_province_code.is_(None)
+        query = query.where(clause)
+    if gone_home_before is not None:
+        query = query.where(latest < gone_home_before, direction == "out")
+    query = query.order_by(
+        Worker.home_province_code.is_(None),
+        Worker.home_province_code,
+        Worker.search_name,
+        Worker.id,
+    )
+    # Executed now, read lazily: a streamed download reads the rows after the view returned.
+    return (ListedWorker(*row) for row in db.session.execute(query))
+
+
+@dataclass(frozen=True)
+class GoneHomeRow:
+    code: int | None
+    name: str
+    count: int
+
+
+def gone_home_by_province(user: User, scope: Scope, *, before: datetime) -> list[GoneHomeRow]:
+    """Active workers whose last record is an exit older than `before`, by home province."""
+    counts: dict[int | None, int] = defaultdict(int)
+    for worker in worker_list(user, scope, gone_home_before=before):
+        counts[worker.province_code] += 1
+    rows = [GoneHomeRow(code, province_name(code), n) for code, n in counts.items()]
+    return sorted(rows, key=lambda r: (r.code is None, -r.count, r.name))
+
+
+def record_export(
+    actor: User, action: str, scope: Scope, *, now: datetime, ip: str, **details: object
+) -> None:
+    """Write that personal data left the system, and commit it before the download starts."""
+    record_audit(
+        actor,
+        action,
+        now=now,
+        target_type="enterprise" if scope.enterprise_id else "zone" if scope.zone_id else "",
+        target_id=scope.enterprise_id or scope.zone_id or "",
+        enterprise_id=scope.enterprise_id,
+        ip=ip,
+        details={"zone_id": scope.zone_id, **details},
+    )
+    db.session.commit()
+
+
+def zones_and_enterprises(user: User) -> tuple[list[Zone], list[Enterprise]]:
+    """What the report's filters may offer this user."""
+    zones = db.session.scalars(scoped(Zone, user).order_by(Zone.name)).all()
+    enterprises = db.session.scalars(scoped(Enterprise, user).order_by(Enterprise.name)).all()
+    return list(zones), list(enterprises)
