@@ -1,0 +1,126 @@
+// From a scan, a roster pick or a visitor form to a durable event; no DOM here.
+import * as outbox from './outbox.js';
+
+const BADGE = /^GL1:W:([A-Z2-7]{16,64})$/i;
+const PASS = /^GL1:V:([A-Z2-7]{16,64})$/i;
+const ENROL = /^GL1:E:([A-Z2-7]{6,32})$/i;
+const POSTER = /^https?:\/\/[^/]+\/c\/[^/?#]+/i;
+// Chip ID card (CCCD) QR: "id|old id|full name|birth date|sex|address|issue date".
+const CCCD = /^\d{12}\|[^|]*\|([^|]+)\|/;
+
+export function parseScan(text) {
+  const content = String(text || '').trim();
+  let match;
+  if ((match = BADGE.exec(content))) return { type: 'badge', token: match[1].toUpperCase() };
+  if ((match = PASS.exec(content))) return { type: 'pass', token: match[1].toUpperCase() };
+  if ((match = ENROL.exec(content))) return { type: 'enrol', code: match[1].toUpperCase() };
+  if (POSTER.test(content)) return { type: 'poster' };
+  if ((match = CCCD.exec(content))) return { type: 'id_card', name: match[1].trim() };
+  return { type: 'unknown' };
+}
+
+export function opposite(direction) {
+  return direction === 'in' ? 'out' : 'in';
+}
+
+async function proposedDirection(subjectKey) {
+  const last = await outbox.lastDirection(subjectKey);
+  return last ? opposite(last) : 'in';
+}
+
+function personDisplay(person) {
+  return { name: person.name, department: person.department || '', code: person.code || '' };
+}
+
+export class Recorder {
+  /** roster: a Roster; gateId: () => the enrolled gate's id. */
+  constructor(roster, gateId) {
+    this.roster = roster;
+    this.gateId = gateId;
+  }
+
+  /**
+   * Resolve what a scan means, without writing anything: fast, for feedback within 100 ms.
+   * Returns null for content that is not a badge or a pass.
+   */
+  async resolveScan(parsed) {
+    if (parsed.type === 'badge') {
+      const person = this.roster.byBadgeToken(parsed.token);
+      const subjectKey = person ? `w:${person.id}` : `b:${parsed.token}`;
+      let warning = null;
+      if (!person) warning = 'unresolved';
+      else if (!person.active) warning = 'worker_inactive';
+      return {
+        subject: { kind: 'badge', value: parsed.token },
+        subjectKey,
+        display: person ? personDisplay(person) : { name: '', department: '', code: parsed.token.slice(0, 6) },
+        warning,
+        direction: await proposedDirection(subjectKey),
+      };
+    }
+    if (parsed.type === 'pass') {
+      const pass = this.roster.byPassToken(parsed.token);
+      const subjectKey = `p:${parsed.token}`;
+      let warning = null;
+      const now = Date.now();
+      if (!pass) warning = 'unresolved';
+      else if (!pass.active || Date.parse(pass.valid_until) < now || Date.parse(pass.valid_from) > now) {
+        warning = 'pass_expired';
+      }
+      return {
+        subject: { kind: 'pass', value: parsed.token },
+        subjectKey,
+        display: { name: pass ? pass.name : '', department: pass ? pass.organisation || '' : '', code: '' },
+        warning,
+        direction: await proposedDirection(subjectKey),
+        visitorPass: true,
+      };
+    }
+    return null;
+  }
+
+  /** Write a resolved scan. A deactivated worker or an expired pass is flagged by the server. */
+  record(resolved, method, direction = resolved.direction) {
+    return outbox.capture({
+      gateId: this.gateId(),
+      direction,
+      subject: resolved.subject,
+      method,
+      subjectKey: resolved.subjectKey,
+      display: { ...resolved.display, warning: resolved.warning },
+    });
+  }
+
+  async proposeForPerson(person) {
+    return proposedDirection(`w:${person.id}`);
+  }
+
+  recordPerson(person, direction) {
+    return outbox.capture({
+      gateId: this.gateId(),
+      direction,
+      subject: { kind: 'worker', value: String(person.id) },
+      method: 'manual',
+      subjectKey: `w:${person.id}`,
+      display: { ...personDisplay(person), warning: null },
+    });
+  }
+
+  recordVisitor({ name, phone, purpose, host }, direction) {
+    const visitor = { name, phone, purpose, host };
+    for (const key of Object.keys(visitor)) if (!visitor[key]) delete visitor[key];
+    return outbox.capture({
+      gateId: this.gateId(),
+      direction,
+      subject: { kind: 'text', value: name },
+      method: 'manual',
+      visitor,
+      subjectKey: `t:${name.toLowerCase()}`,
+      display: { name, department: purpose || '', code: '', warning: 'visitor' },
+    });
+  }
+
+  flip(entry, subjectKey) {
+    return outbox.changeDirection(entry, subjectKey, opposite(entry.event.direction));
+  }
+}

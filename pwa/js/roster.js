@@ -1,0 +1,51 @@
+// The cached roster held in memory, so a scan resolves to a name well within 100 ms.
+import { STORES, req, run } from './db.js';
+import { RosterIndex } from './search.js';
+
+export class Roster {
+  constructor() {
+    this.people = new Map();
+    this.byBadge = new Map();
+    this.passes = new Map();
+    this.index = new RosterIndex();
+  }
+
+  async load() {
+    const [people, passes] = await run([STORES.people, STORES.passes], 'readonly', (tx) =>
+      Promise.all([req(tx.objectStore(STORES.people).getAll()), req(tx.objectStore(STORES.passes).getAll())]),
+    );
+    this.people.clear();
+    this.byBadge.clear();
+    this.passes.clear();
+    this.apply({ people, passes });
+  }
+
+  /** Merge changed people and passes (as pulled) and rebuild the search index. */
+  apply({ people, passes }) {
+    for (const person of people) {
+      const previous = this.people.get(person.id);
+      if (previous && previous.badge_token) this.byBadge.delete(previous.badge_token);
+      this.people.set(person.id, person);
+      if (person.badge_token) this.byBadge.set(person.badge_token, person);
+    }
+    for (const pass of passes) this.passes.set(pass.token, pass);
+    if (people.length) this.index.rebuild(this.people.values());
+  }
+
+  /** Active people, the ones search can find. */
+  get size() {
+    return this.index.entries.length;
+  }
+
+  search(query) {
+    return this.index.search(query);
+  }
+
+  byBadgeToken(token) {
+    return this.byBadge.get(token) || null;
+  }
+
+  byPassToken(token) {
+    return this.passes.get(token) || null;
+  }
+}
