@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from server import create_app
 from server.extensions import db, limiter
+from tests.browser import CHROMIUM_FLAGS, require_chromium, serve_in_thread
 from tests.support import database_url, settings_for_tests
 
 
@@ -79,3 +80,28 @@ def csrf_enabled(app: Flask) -> Iterator[None]:
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """Playwright over the machine's Chromium (see tests/browser.py for a missing one)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture
+def browser(playwright: Any) -> Iterator[Any]:
+    """A headless Chromium for one test."""
+    launched = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The test app served over HTTP on 127.0.0.1 for one test, for a browser to visit."""
+    with serve_in_thread(app) as url:
+        yield url

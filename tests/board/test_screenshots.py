@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
-from flask import Flask
-from werkzeug.serving import make_server
+from typing import Any
 
 from server.audit import record_audit
 from server.extensions import db
@@ -20,27 +14,6 @@ from tests.board.world import build_world
 from tests.factories import PASSWORD, make_event, make_user, make_visitor_pass, make_worker
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "board"
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="no Chromium")
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    """The test app served on a free port of 127.0.0.1 by a thread, stopped after the test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def seed_for_pictures():  # type: ignore[no-untyped-def]
@@ -130,9 +103,7 @@ def seed_for_pictures():  # type: ignore[no-untyped-def]
     return world, workers
 
 
-def test_screenshots_of_every_board_and_admin_page(app: Flask, live_url: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_screenshots_of_every_board_and_admin_page(browser: Any, live_url: str) -> None:
     world, workers = seed_for_pictures()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     board_pages = {
@@ -155,21 +126,18 @@ def test_screenshots_of_every_board_and_admin_page(app: Flask, live_url: str) ->
         "13-quan-tri-sua-tai-khoan": f"/admin/users/{world.inspector.id}",
         "14-quan-tri-cau-hinh": "/admin/settings",
     }
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        for user, pages in ((world.inspector, board_pages), (world.admin, admin_pages)):
-            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="vi-VN")
-            page.goto(f"{live_url}/auth/login")
-            page.fill("input[name=username]", user.username)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], form button.primary")
-            page.wait_for_load_state()
-            for name, path in pages.items():
-                response = page.goto(f"{live_url}{path}")
-                assert response is not None, path
-                assert response.status == 200, path
-                assert page.locator("html").get_attribute("lang") == "vi"
-                page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-            page.close()
-        browser.close()
+    for user, pages in ((world.inspector, board_pages), (world.admin, admin_pages)):
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+        page.goto(f"{live_url}/auth/login")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit], form button.primary")
+        page.wait_for_load_state()
+        for name, path in pages.items():
+            response = page.goto(f"{live_url}{path}")
+            assert response is not None, path
+            assert response.status == 200, path
+            assert page.locator("html").get_attribute("lang") == "vi"
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        page.close()
     assert len(list(SCREENSHOTS.glob("*.png"))) >= len(board_pages) + len(admin_pages)

@@ -6,15 +6,10 @@ in test-artifacts/screenshots/hr/ for people to look at.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
-from werkzeug.serving import make_server
 
 from server.extensions import db
 from server.models import QuarantinedEvent
@@ -29,16 +24,7 @@ from tests.factories import (
     make_worker,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "hr"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--lang=vi-VN",
-]
 NAMES = [
     "Nguyễn Thị Mai",
     "Trần Văn Hùng",
@@ -49,8 +35,6 @@ NAMES = [
     "Bùi Quang Huy",
     "Đỗ Thị Ngọc Ánh",
 ]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium")
 
 
 def seed_factory(now: datetime) -> dict[str, Any]:
@@ -139,20 +123,7 @@ def seed_factory(now: datetime) -> dict[str, Any]:
     return {"hr": hr, "gate": main_gate, "worker": workers[0], "day": day.isoformat()}
 
 
-@pytest.fixture
-def live(app: Any) -> Iterator[str]:
-    """The test app served on a free local port for the length of one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-def test_activity_pages_fit_a_phone_and_a_desktop(app: Any, live: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_activity_pages_fit_a_phone_and_a_desktop(browser: Any, live_url: str) -> None:
     world = seed_factory(datetime.now(UTC))
     pages = {
         "log": "/hr/log",
@@ -168,29 +139,24 @@ def test_activity_pages_fit_a_phone_and_a_desktop(app: Any, live: str) -> None:
     }
     SHOTS.mkdir(parents=True, exist_ok=True)
     overflowing = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        for width, height in ((1280, 900), (390, 844)):
-            context = browser.new_context(
-                viewport={"width": width, "height": height}, locale="vi-VN"
-            )
-            page = context.new_page()
-            page.goto(f"{live}/auth/login")
-            page.fill("input[name=username]", world["hr"].username)
-            page.fill("input[name=password]", PASSWORD)
-            page.locator("form button[type=submit], form button.primary").first.click()
-            page.wait_for_url(f"{live}/hr/**")
-            for name, path in pages.items():
-                page.goto(live + path)
-                page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-                page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)
-                if page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
-                    overflowing.append(f"{name} at {width}px")
-            page.goto(f"{live}/hr/gates")
-            page.get_by_role("button", name="Đăng ký máy tính bảng").first.click()
-            page.wait_for_selector("text=GL1:E:")
-            page.screenshot(path=SHOTS / f"enrolment-{width}.png", full_page=True)
-            assert page.locator(".qr svg").count() == 1
-            context.close()
-        browser.close()
+    for width, height in ((1280, 900), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+        page = context.new_page()
+        page.goto(f"{live_url}/auth/login")
+        page.fill("input[name=username]", world["hr"].username)
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("form button[type=submit], form button.primary").first.click()
+        page.wait_for_url(f"{live_url}/hr/**")
+        for name, path in pages.items():
+            page.goto(live_url + path)
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)
+            if page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+                overflowing.append(f"{name} at {width}px")
+        page.goto(f"{live_url}/hr/gates")
+        page.get_by_role("button", name="Đăng ký máy tính bảng").first.click()
+        page.wait_for_selector("text=GL1:E:")
+        page.screenshot(path=SHOTS / f"enrolment-{width}.png", full_page=True)
+        assert page.locator(".qr svg").count() == 1
+        context.close()
     assert overflowing == []

@@ -9,7 +9,6 @@ phone, or badge cards that do not print at bank-card size.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,15 +16,7 @@ import pytest
 
 from server.extensions import db
 from server.models import Worker
-from tests.e2e.harness import (
-    CHROMIUM_FLAGS,
-    DEPARTMENTS,
-    GIVEN,
-    MIDDLES,
-    SCREENSHOTS,
-    SURNAMES,
-    chromium_path,
-)
+from tests.e2e.harness import DEPARTMENTS, GIVEN, MIDDLES, SCREENSHOTS, SURNAMES
 from tests.factories import login, make_enterprise, make_user, make_visitor_pass, make_worker
 from tests.hr.test_import import messy_workbook
 
@@ -35,19 +26,6 @@ ORIGIN = "http://gatelog.test"
 # 85.6 mm at the CSS reference resolution of 96 px per inch.
 CARD_WIDTH_PX = 85.6 / 25.4 * 96
 A4_WIDTH_PX = round(210 / 25.4 * 96)
-
-pytestmark = pytest.mark.skipif(chromium_path() is None, reason="no Chromium on this machine")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Headless Chromium from the machine, closed after the test."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
