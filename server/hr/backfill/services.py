@@ -1,0 +1,373 @@
+"""Backfilling a gate's paper log after an outage: plan line by line, then commit at once.
+
+A paper line becomes a GateEvent with method "paper", no device and a fresh id, unless the
+tablets (or an earlier backfill) already recorded the same person passing the same way within
+the tolerance: then it is a duplicate of that event and adds nothing. Planning writes nothing;
+committing plans again inside its transaction, so what it writes is checked against the log as
+it is then, and stores every line it adds or none.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.access import scoped
+from server.audit import record_audit
+from server.extensions import db
+from server.hr.roster.normalise import DATE_FORMATS, text
+from server.models import Gate, GateEvent, User, Worker
+from server.text import fold
+from sync.engine import TIME_RANGE, content_hash_of
+
+METHOD = "paper"
+DEFAULT_TOLERANCE_MINUTES = 10
+MAX_TOLERANCE_MINUTES = 240
+_DIRECTIONS = {
+    "in": "in",
+    "vao": "in",
+    "v": "in",
+    "i": "in",
+    "entry": "in",
+    "out": "out",
+    "ra": "out",
+    "r": "out",
+    "o": "out",
+    "exit": "out",
+}
+# 7:30, 07:30:15, 7h30, 7g30, 7.30, 7h: how guards write a time on paper.
+_TIME = re.compile(r"^(\d{1,2})\s*(?:[:hg.]\s*(\d{1,2})?)?\s*(?::\s*(\d{1,2}))?$")
+
+
+@dataclass
+class PlannedLine:
+    """What one paper line does: "add", "duplicate" (of an event or an earlier line), "refused"."""
+
+    line: int
+    cells: dict[str, str]
+    action: str = "add"
+    problems: list[str] = field(default_factory=list)
+    gate: Gate | None = None
+    worker: Worker | None = None
+    name: str = ""
+    direction: str = ""
+    occurred_at: datetime | None = None
+    duplicate_of: GateEvent | None = None
+    duplicate_line: int | None = None
+    event_id: uuid.UUID | None = None
+
+    @property
+    def moment(self) -> datetime:
+        """The time of a line that passed its checks."""
+        if self.occurred_at is None:
+            raise ValueError(f"line {self.line} has no time")
+        return self.occurred_at
+
+    @property
+    def checked_gate(self) -> Gate:
+        """The gate of a line that passed its checks."""
+        if self.gate is None:
+            raise ValueError(f"line {self.line} has no gate")
+        return self.gate
+
+    @property
+    def subject(self) -> str:
+        return self.worker.full_name if self.worker else self.name
+
+
+@dataclass(frozen=True)
+class Options:
+    """What applies to every line: the tolerance, and the gate and day lines may leave out."""
+
+    tolerance: timedelta
+    gate_id: int | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    lines: list[PlannedLine]
+
+    def count(self, action: str) -> int:
+        return sum(1 for line in self.lines if line.action == action)
+
+
+def plan_backfill(
+    actor: User,
+    rows: Iterable[Mapping[str, Any]],
+    options: Options,
+    *,
+    now: datetime,
+    timezone: str,
+) -> Plan:
+    """What backfilling `rows` ({"line", "cells"}) would do now, line by line; writes nothing."""
+    zone = ZoneInfo(timezone)
+    gates = list(db.session.scalars(scoped(Gate, actor)))
+    roster = _Roster(actor)
+    lines = [
+        _check(roster, int(row["line"]), _cells(row.get("cells")), options, gates, now, zone)
+        for row in rows
+    ]
+    kept: dict[tuple[str, str], list[PlannedLine]] = {}
+    for line in lines:
+        if line.action != "add":
+            continue
+        same_way = kept.setdefault(_passage_key(line), [])
+        earlier = next((other for other in same_way if _near(line, other, options.tolerance)), None)
+        if earlier is not None:
+            line.action, line.duplicate_line = "duplicate", earlier.line
+            continue
+        found = _recorded(actor, line, options.tolerance)
+        if found is not None:
+            line.action, line.duplicate_of = "duplicate", found
+            continue
+        same_way.append(line)
+    return Plan(lines)
+
+
+def commit_backfill(
+    actor: User,
+    rows: Iterable[Mapping[str, Any]],
+    options: Options,
+    *,
+    now: datetime,
+    timezone: str,
+    ip: str = "",
+    source: str = "",
+) -> Plan:
+    """Plan again and store every "add" line in one transaction; audit what was added."""
+    plan = plan_backfill(actor, rows, options, now=now, timezone=timezone)
+    zone = ZoneInfo(timezone)
+    added = [line for line in plan.lines if line.action == "add"]
+    for line in added:
+        db.session.add(_event(line, now, zone))
+    record_audit(
+        actor,
+        "gate_event.backfilled",
+        now=now,
+        target_type="gate_event",
+        enterprise_id=actor.enterprise_id,
+        ip=ip,
+        details={
+            "source": source[:200],
+            "tolerance_minutes": options.tolerance.total_seconds() / 60,
+            "added": len(added),
+            "duplicate": plan.count("duplicate"),
+            "refused": plan.count("refused"),
+            "event_ids": [str(line.event_id) for line in added],
+        },
+    )
+    db.session.commit()
+    return plan
+
+
+def _cells(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(key): text(str(value))[:300] for key, value in raw.items() if value is not None}
+
+
+def _check(
+    roster: _Roster,
+    number: int,
+    cells: dict[str, str],
+    options: Options,
+    gates: list[Gate],
+    now: datetime,
+    zone: ZoneInfo,
+) -> PlannedLine:
+    line = PlannedLine(line=number, cells=cells)
+    line.gate = _gate(cells.get("gate", ""), options.gate_id, gates)
+    if line.gate is None:
+        line.problems.append("unknown_gate" if cells.get("gate") else "missing_gate")
+    _person(roster, line)
+    line.direction = _DIRECTIONS.get(fold(cells.get("direction", "")).strip(" ."), "")
+    if not line.direction:
+        line.problems.append("bad_direction")
+    line.occurred_at = _moment(cells.get("date", ""), cells.get("time", ""), options.day, zone)
+    if line.occurred_at is None:
+        line.problems.append("bad_time")
+    elif line.occurred_at > now:
+        line.problems.append("future_time")
+    elif now - line.occurred_at > TIME_RANGE:
+        line.problems.append("too_old")
+    if line.problems:
+        line.action = "refused"
+    return line
+
+
+def _gate(cell: str, default_id: int | None, gates: list[Gate]) -> Gate | None:
+    if not cell:
+        return next((gate for gate in gates if gate.id == default_id), None)
+    wanted = fold(cell)
+    for gate in gates:
+        if wanted in (fold(gate.code), fold(gate.name)):
+            return gate
+    return None
+
+
+class _Roster:
+    """The actor's workers by code and by folded name, each looked up once per plan."""
+
+    def __init__(self, actor: User) -> None:
+        self.actor = actor
+        self.codes: dict[str, Worker | None] = {}
+        self.names: dict[str, Worker | None] = {}
+
+    def by_code(self, code: str) -> Worker | None:
+        code = code.upper()
+        if code not in self.codes:
+            query = scoped(Worker, self.actor).where(Worker.employee_code == code)
+            self.codes[code] = db.session.scalar(query)
+        return self.codes[code]
+
+    def by_name(self, name: str) -> Worker | None:
+        """The one worker of that name; None when there is none, or more than one."""
+        key = fold(name)
+        if key not in self.names:
+            query = scoped(Worker, self.actor).where(Worker.search_name == key).limit(2)
+            found = db.session.scalars(query).all()
+            self.names[key] = found[0] if len(found) == 1 else None
+        return self.names[key]
+
+
+def _person(roster: _Roster, line: PlannedLine) -> None:
+    """The worker named by code (or by a name only one worker has), else the name as written."""
+    code, name = line.cells.get("code", ""), line.cells.get("name", "")
+    typed = line.cells.get("person", "")
+    if typed:
+        # The entry form has one box: an employee code of the roster, else a name.
+        line.worker = roster.by_code(typed)
+        if line.worker is not None:
+            return
+        name = typed
+    if code:
+        line.worker = roster.by_code(code)
+        if line.worker is None:
+            line.problems.append("unknown_code")
+        return
+    if not name:
+        line.problems.append("missing_person")
+        return
+    if len(name) > 200:
+        line.problems.append("too_long")
+        return
+    line.worker = roster.by_name(name)
+    line.name = name
+
+
+def _moment(
+    day_cell: str, time_cell: str, default_day: date | None, zone: ZoneInfo
+) -> datetime | None:
+    """A local date and time, as typed or as a spreadsheet gave them, in UTC."""
+    day_text, time_text = day_cell.strip(), time_cell.strip()
+    # A spreadsheet datetime cell reads "2026-11-20 07:30:00" in either column.
+    for combined in (time_text, day_text):
+        try:
+            moment = datetime.fromisoformat(combined)
+        except ValueError:
+            continue
+        if " " in combined or "T" in combined:
+            return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    day = _day(day_text) if day_text else default_day
+    clock = _clock(time_text)
+    if day is None or clock is None:
+        return None
+    return datetime.combine(day, clock, tzinfo=zone)
+
+
+def _day(value: str) -> date | None:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _clock(value: str) -> time | None:
+    match = _TIME.match(fold(value))
+    if match is None:
+        return None
+    hour, minute, second = (int(part) if part else 0 for part in match.groups())
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return time(hour, minute, second)
+
+
+def _passage_key(line: PlannedLine) -> tuple[str, str]:
+    """Who passed which way: lines with one key may be one passage written twice."""
+    person = f"worker:{line.worker.id}" if line.worker else f"text:{line.name}"
+    return person, line.direction
+
+
+def _near(line: PlannedLine, other: PlannedLine, tolerance: timedelta) -> bool:
+    return abs(line.moment - other.moment) <= tolerance
+
+
+def _recorded(actor: User, line: PlannedLine, tolerance: timedelta) -> GateEvent | None:
+    """The recorded event of this person, this way, nearest in time within the tolerance."""
+    if line.worker is not None:
+        person = GateEvent.worker_id == line.worker.id
+    else:
+        person = GateEvent.worker_id.is_(None) & (GateEvent.subject_value == line.name)
+    candidates = db.session.scalars(
+        scoped(GateEvent, actor).where(
+            person,
+            GateEvent.direction == line.direction,
+            GateEvent.occurred_at >= line.moment - tolerance,
+            GateEvent.occurred_at <= line.moment + tolerance,
+        )
+    ).all()
+    moment = line.moment
+    return min(candidates, key=lambda event: abs(event.occurred_at - moment), default=None)
+
+
+def _event(line: PlannedLine, now: datetime, zone: ZoneInfo) -> GateEvent:
+    gate = line.checked_gate
+    line.event_id = uuid.uuid4()
+    local = line.moment.astimezone(zone)
+    kind, value = ("worker", str(line.worker.id)) if line.worker else ("text", line.name)
+    note = line.cells.get("note") or None
+    # Hashed as the engine hashes a pushed event, with no device (0) and no seq (0).
+    content_hash = content_hash_of(
+        0,
+        {
+            "id": str(line.event_id),
+            "seq": 0,
+            "occurred_at": local,
+            "gate_id": gate.id,
+            "direction": line.direction,
+            "subject": {"kind": kind, "value": value},
+            "method": METHOD,
+            "note": note,
+            "visitor": None,
+        },
+    )
+    offset = local.utcoffset()
+    return GateEvent(
+        id=line.event_id,
+        enterprise_id=gate.enterprise_id,
+        gate_id=gate.id,
+        device_id=None,
+        seq=None,
+        seq_epoch=0,
+        direction=line.direction,
+        method=METHOD,
+        subject_type=kind,
+        subject_value=value,
+        subject_kind="worker" if line.worker else "unresolved",
+        worker_id=line.worker.id if line.worker else None,
+        note=note[:500] if note else None,
+        occurred_at=line.moment,
+        occurred_offset_minutes=int(offset.total_seconds() // 60) if offset else 0,
+        corrected_at=line.moment,
+        received_at=now,
+        content_hash=content_hash,
+        flags=["inactive_worker"] if line.worker and not line.worker.active else [],
+    )

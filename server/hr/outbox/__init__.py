@@ -1,0 +1,1 @@
+"""HR's upload of a tablet's waiting-events file, applied through the push path."""

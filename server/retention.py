@@ -1,0 +1,501 @@
+"""Retention: what the administrator's periods let go, purged in bounded chunks and audited.
+
+The personal-data rules (Decree 13/2023/ND-CP) require keeping records only as long as their
+purpose needs. Four categories have a period each; declaration answers are health data about a
+person seen at the gate, so they follow the visitors' (shorter) period, not the gate records'.
+
+Every step works in chunks of at most `chunk_size` rows, each committed on its own, so a purge
+never loads a table and a purge cut short resumes where it stopped on its next run. Deletions
+respect the foreign keys: declaration answers and self check-ins before their gate events, gate
+events before the sync batches and quarantined events they point at. A gate event is counted
+into `DailyGateCount` in the transaction that deletes it, from the rows the DELETE returned, so
+two purges running at once never count one event twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from sqlalchemy import ColumnElement, String, cast, delete, exists, func, null, or_, select, update
+
+from server.admin.config import Thresholds, effective
+from server.audit import record_audit
+from server.extensions import db
+from server.models import (
+    AuditLog,
+    DailyGateCount,
+    DeclarationAnswer,
+    Enterprise,
+    GateEvent,
+    PurgedSeqRange,
+    QuarantinedEvent,
+    SelfCheckin,
+    SyncBatch,
+    User,
+    Visitor,
+    VisitorPass,
+    Worker,
+)
+from server.models.types import utcnow
+from server.roster import reserve_roster_versions
+
+CHUNK_SIZE = 1000
+CATEGORIES = ("declarations", "visitors", "events", "audit")
+
+_DayKey = tuple[date, int, int, str, str, str, int | None]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Retention periods in days, one per category."""
+
+    event_days: float
+    visitor_days: float
+    declaration_days: float
+    audit_days: float
+
+    @classmethod
+    def from_thresholds(cls, thresholds: Thresholds) -> Policy:
+        return cls(
+            event_days=thresholds.event_retention_days,
+            visitor_days=thresholds.visitor_retention_days,
+            declaration_days=thresholds.visitor_retention_days,
+            audit_days=thresholds.audit_retention_days,
+        )
+
+    def days(self, category: str) -> float:
+        return {
+            "declarations": self.declaration_days,
+            "visitors": self.visitor_days,
+            "events": self.event_days,
+            "audit": self.audit_days,
+        }[category]
+
+
+@dataclass
+class CategoryOutcome:
+    """What one category lets go: rows older than `cutoff`, counted by kind."""
+
+    category: str
+    days: float
+    cutoff: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def as_details(self) -> dict[str, Any]:
+        return {"days": self.days, "cutoff": self.cutoff.isoformat(), **self.counts}
+
+
+def cutoffs(now: datetime, policy: Policy) -> dict[str, datetime]:
+    return {name: now - timedelta(days=policy.days(name)) for name in CATEGORIES}
+
+
+def plan_purge(now: datetime, policy: Policy) -> list[CategoryOutcome]:
+    """What `purge` would do now, counted without changing anything."""
+    limits = cutoffs(now, policy)
+    outcomes = [CategoryOutcome(name, policy.days(name), limits[name]) for name in CATEGORIES]
+    declarations, visitors, events, audit = outcomes
+    declarations.counts["declaration_answers"] = _count(
+        select(func.count(DeclarationAnswer.id)).where(_answer_is_old(declarations.cutoff))
+    )
+    visitors.counts["visitors_anonymised"] = _count(
+        select(func.count(Visitor.id)).where(*_visitor_is_stale(visitors.cutoff))
+    )
+    visitors.counts["event_details_cleared"] = _count(
+        select(func.count(GateEvent.id)).where(*_details_are_old(visitors.cutoff))
+    )
+    old_event = GateEvent.occurred_at < events.cutoff
+    events.counts["gate_events"] = _count(select(func.count(GateEvent.id)).where(old_event))
+    events.counts["self_checkins"] = _count(
+        select(func.count(SelfCheckin.event_id))
+        .join(GateEvent, GateEvent.id == SelfCheckin.event_id)
+        .where(old_event)
+    )
+    # Answers of old events go with them, unless the declarations step already took them.
+    events.counts["declaration_answers"] = _count(
+        select(func.count(DeclarationAnswer.id))
+        .join(GateEvent, GateEvent.id == DeclarationAnswer.event_id)
+        .where(old_event, GateEvent.occurred_at >= declarations.cutoff)
+    )
+    events.counts["quarantined_events"] = _count(
+        select(func.count(QuarantinedEvent.id)).where(QuarantinedEvent.received_at < events.cutoff)
+    )
+    events.counts["sync_batches"] = _count(
+        select(func.count(SyncBatch.id)).where(*_batch_is_spent(events.cutoff))
+    )
+    audit.counts["audit_rows"] = _count(
+        select(func.count(AuditLog.id)).where(AuditLog.at < audit.cutoff)
+    )
+    db.session.rollback()
+    return outcomes
+
+
+def purge(
+    now: datetime,
+    policy: Policy,
+    *,
+    timezone: str,
+    actor: User | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> list[CategoryOutcome]:
+    """Purge what the periods let go, category by category, and audit the counts."""
+    limits = cutoffs(now, policy)
+    outcomes = [CategoryOutcome(name, policy.days(name), limits[name]) for name in CATEGORIES]
+    declarations, visitors, events, audit = outcomes
+    declarations.counts["declaration_answers"] = _in_chunks(
+        lambda: _delete_old_answers(declarations.cutoff, chunk_size)
+    )
+    visitors.counts["visitors_anonymised"] = _in_chunks(
+        lambda: _anonymise_visitors(visitors.cutoff, chunk_size)
+    )
+    visitors.counts["event_details_cleared"] = _in_chunks(
+        lambda: _clear_event_details(visitors.cutoff, chunk_size)
+    )
+    events.counts.update(_purge_events(events.cutoff, ZoneInfo(timezone), chunk_size))
+    events.counts["quarantined_events"] = _in_chunks(
+        lambda: _delete_chunk(
+            QuarantinedEvent.id, QuarantinedEvent.received_at < events.cutoff, chunk_size
+        )
+    )
+    events.counts["sync_batches"] = _in_chunks(
+        lambda: _delete_chunk(SyncBatch.id, _batch_is_spent(events.cutoff), chunk_size)
+    )
+    audit.counts["audit_rows"] = _in_chunks(
+        lambda: _delete_chunk(AuditLog.id, AuditLog.at < audit.cutoff, chunk_size)
+    )
+    record_audit(
+        actor,
+        "retention.purge",
+        now=now,
+        target_type="retention",
+        details={outcome.category: outcome.as_details() for outcome in outcomes},
+    )
+    db.session.commit()
+    return outcomes
+
+
+def _count(query: Any) -> int:
+    return db.session.scalar(query) or 0
+
+
+def _in_chunks(step: Callable[[], int]) -> int:
+    """Run `step` (one committed chunk, returning its row count) until a chunk finds nothing."""
+    total = 0
+    while done := step():
+        total += done
+    return total
+
+
+def _delete_chunk(key: Any, criteria: Any, chunk_size: int) -> int:
+    criteria = criteria if isinstance(criteria, list | tuple) else [criteria]
+    ids = list(db.session.scalars(select(key).where(*criteria).order_by(key).limit(chunk_size)))
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(delete(key.class_).where(key.in_(ids)))
+    db.session.commit()
+    return len(ids)
+
+
+def _answer_is_old(cutoff: datetime) -> ColumnElement[bool]:
+    return DeclarationAnswer.event_id.in_(
+        select(GateEvent.id).where(GateEvent.occurred_at < cutoff)
+    )
+
+
+def _delete_old_answers(cutoff: datetime, chunk_size: int) -> int:
+    return _delete_chunk(DeclarationAnswer.id, _answer_is_old(cutoff), chunk_size)
+
+
+def _visitor_is_stale(cutoff: datetime) -> list[ColumnElement[bool]]:
+    """A visitor not yet anonymised whose passes and visits all ended before `cutoff`."""
+    return [
+        Visitor.created_at < cutoff,
+        ~exists().where(VisitorPass.visitor_id == Visitor.id, VisitorPass.valid_until >= cutoff),
+        ~exists().where(GateEvent.visitor_id == Visitor.id, GateEvent.occurred_at >= cutoff),
+        or_(
+            Visitor.full_name != "",
+            Visitor.phone.is_not(None),
+            Visitor.organisation != "",
+            Visitor.id_number_last4.is_not(None),
+        ),
+    ]
+
+
+def _anonymise_visitors(cutoff: datetime, chunk_size: int) -> int:
+    """Blank the details of stale visitors; the rows stay, events and passes point at them."""
+    ids = list(
+        db.session.scalars(
+            select(Visitor.id)
+            .where(*_visitor_is_stale(cutoff))
+            .order_by(Visitor.id)
+            .limit(chunk_size)
+        )
+    )
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(
+        update(Visitor)
+        .where(Visitor.id.in_(ids))
+        .values(full_name="", phone=None, organisation="", id_number_last4=None)
+    )
+    # A tablet still holding one of their passes must hear of the blank name on its next pull.
+    passes = db.session.execute(
+        select(VisitorPass.id, VisitorPass.enterprise_id)
+        .where(VisitorPass.visitor_id.in_(ids))
+        .order_by(VisitorPass.enterprise_id, VisitorPass.id)
+    ).all()
+    by_enterprise: dict[int, list[int]] = {}
+    for pass_id, enterprise_id in passes:
+        by_enterprise.setdefault(enterprise_id, []).append(pass_id)
+    for enterprise_id, pass_ids in by_enterprise.items():
+        versions = reserve_roster_versions(enterprise_id, len(pass_ids))
+        db.session.execute(
+            update(VisitorPass),
+            [
+                {"id": pass_id, "roster_version": version}
+                for pass_id, version in zip(pass_ids, versions, strict=True)
+            ],
+        )
+    db.session.commit()
+    return len(ids)
+
+
+def _details_are_old(cutoff: datetime) -> list[ColumnElement[bool]]:
+    # The push path stores "no details" as JSON null and older rows may hold SQL NULL: the text
+    # form of both is 'null' here, on SQLite and PostgreSQL alike.
+    return [
+        GateEvent.occurred_at < cutoff,
+        func.coalesce(cast(GateEvent.visitor_details, String), "null") != "null",
+    ]
+
+
+def _clear_event_details(cutoff: datetime, chunk_size: int) -> int:
+    ids = list(
+        db.session.scalars(select(GateEvent.id).where(*_details_are_old(cutoff)).limit(chunk_size))
+    )
+    if not ids:
+        db.session.rollback()
+        return 0
+    # The stored content hash is kept, so a late resend of the event is still acked duplicate.
+    db.session.execute(
+        update(GateEvent).where(GateEvent.id.in_(ids)).values(visitor_details=null())
+    )
+    db.session.commit()
+    return len(ids)
+
+
+def _batch_is_spent(cutoff: datetime) -> list[ColumnElement[bool]]:
+    """An old push whose events and quarantined events are all past the cutoff."""
+    return [
+        SyncBatch.received_at < cutoff,
+        ~exists().where(GateEvent.batch_id == SyncBatch.id, GateEvent.occurred_at >= cutoff),
+        ~exists().where(
+            QuarantinedEvent.batch_id == SyncBatch.id, QuarantinedEvent.received_at >= cutoff
+        ),
+    ]
+
+
+def _purge_events(cutoff: datetime, zone: ZoneInfo, chunk_size: int) -> dict[str, int]:
+    counts = {"gate_events": 0, "self_checkins": 0, "declaration_answers": 0}
+    enterprise_ids = list(db.session.scalars(select(Enterprise.id).order_by(Enterprise.id)))
+    # Enterprise by enterprise, so each chunk is read from the (enterprise, occurred_at) index.
+    for enterprise_id in enterprise_ids:
+        while True:
+            chunk = _delete_event_chunk(enterprise_id, cutoff, zone, chunk_size)
+            if not chunk["gate_events"]:
+                break
+            for key, value in chunk.items():
+                counts[key] += value
+    return counts
+
+
+def _delete_event_chunk(
+    enterprise_id: int, cutoff: datetime, zone: ZoneInfo, chunk_size: int
+) -> dict[str, int]:
+    ids: list[uuid.UUID] = list(
+        db.session.scalars(
+            select(GateEvent.id)
+            .where(GateEvent.enterprise_id == enterprise_id, GateEvent.occurred_at < cutoff)
+            .order_by(GateEvent.occurred_at, GateEvent.id)
+            .limit(chunk_size)
+        )
+    )
+    if not ids:
+        db.session.rollback()
+        return {"gate_events": 0}
+    answers = db.session.execute(
+        delete(DeclarationAnswer).where(DeclarationAnswer.event_id.in_(ids))
+    ).rowcount
+    checkins = db.session.execute(delete(SelfCheckin).where(SelfCheckin.event_id.in_(ids))).rowcount
+    gone = db.session.execute(
+        delete(GateEvent)
+        .where(GateEvent.id.in_(ids))
+        .returning(
+            GateEvent.occurred_at,
+            GateEvent.gate_id,
+            GateEvent.direction,
+            GateEvent.method,
+            GateEvent.subject_kind,
+            GateEvent.worker_id,
+            GateEvent.device_id,
+            GateEvent.seq_epoch,
+            GateEvent.seq,
+        )
+    ).all()
+    _add_daily_counts(enterprise_id, gone, zone)
+    _add_purged_seqs(gone)
+    db.session.commit()
+    return {"gate_events": len(gone), "self_checkins": checkins, "declaration_answers": answers}
+
+
+def _add_daily_counts(enterprise_id: int, gone: list[Any], zone: ZoneInfo) -> None:
+    worker_ids = {row.worker_id for row in gone if row.worker_id is not None}
+    provinces = (
+        dict(
+            db.session.execute(
+                select(Worker.id, Worker.home_province_code).where(Worker.id.in_(worker_ids))
+            ).all()
+        )
+        if worker_ids
+        else {}
+    )
+    tally: Counter[_DayKey] = Counter(
+        (
+            row.occurred_at.astimezone(zone).date(),
+            enterprise_id,
+            row.gate_id,
+            row.direction,
+            row.method,
+            row.subject_kind,
+            provinces.get(row.worker_id),
+        )
+        for row in gone
+    )
+    days = {key[0] for key in tally}
+    existing = {
+        _key_of(row): row
+        for row in db.session.scalars(
+            select(DailyGateCount).where(
+                DailyGateCount.enterprise_id == enterprise_id, DailyGateCount.day.in_(days)
+            )
+        )
+    }
+    for key, count in tally.items():
+        row = existing.get(key)
+        if row is None:
+            day, _, gate_id, direction, method, subject_kind, province = key
+            db.session.add(
+                DailyGateCount(
+                    day=day,
+                    enterprise_id=enterprise_id,
+                    gate_id=gate_id,
+                    direction=direction,
+                    method=method,
+                    subject_kind=subject_kind,
+                    home_province_code=province,
+                    count=count,
+                )
+            )
+        else:
+            row.count += count
+
+
+def _add_purged_seqs(gone: list[Any]) -> None:
+    seqs: dict[tuple[int, int], list[int]] = {}
+    for row in gone:
+        if row.device_id is not None and row.seq is not None:
+            seqs.setdefault((row.device_id, row.seq_epoch), []).append(row.seq)
+    for (device_id, epoch), numbers in seqs.items():
+        for low, high in _as_ranges(numbers):
+            _merge_range(device_id, epoch, low, high)
+
+
+def _as_ranges(numbers: list[int]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for number in sorted(set(numbers)):
+        if ranges and number == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], number)
+        else:
+            ranges.append((number, number))
+    return ranges
+
+
+def _merge_range(device_id: int, epoch: int, low: int, high: int) -> None:
+    """Store [low, high] as purged, joined with the stored ranges it touches or overlaps."""
+    touching = list(
+        db.session.scalars(
+            select(PurgedSeqRange).where(
+                PurgedSeqRange.device_id == device_id,
+                PurgedSeqRange.seq_epoch == epoch,
+                PurgedSeqRange.low <= high + 1,
+                PurgedSeqRange.high >= low - 1,
+            )
+        )
+    )
+    if not touching:
+        db.session.add(PurgedSeqRange(device_id=device_id, seq_epoch=epoch, low=low, high=high))
+        return
+    keep, *others = touching
+    keep.low = min([low, *(row.low for row in touching)])
+    keep.high = max([high, *(row.high for row in touching)])
+    for row in others:
+        db.session.delete(row)
+    db.session.flush()
+
+
+def purged_seq_ranges(device_ids: list[int]) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """{(device id, seq epoch): [(low, high), ...]} of seqs received and then purged."""
+    ranges: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    query = (
+        select(PurgedSeqRange)
+        .where(PurgedSeqRange.device_id.in_(device_ids))
+        .order_by(PurgedSeqRange.device_id, PurgedSeqRange.seq_epoch, PurgedSeqRange.low)
+    )
+    for row in db.session.scalars(query):
+        ranges.setdefault((row.device_id, row.seq_epoch), []).append((row.low, row.high))
+    return ranges
+
+
+def _key_of(row: DailyGateCount) -> _DayKey:
+    return (
+        row.day,
+        row.enterprise_id,
+        row.gate_id,
+        row.direction,
+        row.method,
+        row.subject_kind,
+        row.home_province_code,
+    )
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would go; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Apply the retention periods (run daily from cron); --dry-run only shows what would go."""
+    settings = current_app.config["GATELOG"]
+    policy = Policy.from_thresholds(effective(settings))
+    now = utcnow()
+    if dry_run:
+        click.echo("Dry run: nothing is changed.")
+        outcomes = plan_purge(now, policy)
+    else:
+        outcomes = purge(now, policy, timezone=settings.timezone)
+    zone = ZoneInfo(settings.timezone)
+    for outcome in outcomes:
+        cutoff = outcome.cutoff.astimezone(zone)
+        click.echo(
+            f"{outcome.category}: older than {outcome.days:g} days "
+            f"(before {cutoff:%Y-%m-%d %H:%M} {settings.timezone})"
+        )
+        for kind, count in outcome.counts.items():
+            verb = "would go" if dry_run else "done"
+            click.echo(f"  {kind}: {count} {verb}")
