@@ -7,7 +7,7 @@ import { BACKGROUND_SYNC_TAG, CHANNEL, drain } from '/app/js/sync.js';
 
 // Repeats js/version.js on purpose: Chromium installs a new module worker only when the worker's
 // own script changes, not when only a module it imports does. A test keeps the two equal.
-const APP_VERSION = '1.0.0';
+const APP_VERSION = '1.1.0';
 const CACHE_PREFIX = 'gatelog-shell-';
 const CACHE_NAME = `${CACHE_PREFIX}${APP_VERSION}`;
 const SHELL = '/';
@@ -21,16 +21,20 @@ const PRECACHE = [
   '/app/icons/icon-maskable-512.png',
   '/app/js/api.js',
   '/app/js/capture.js',
+  '/app/js/cccd.js',
   '/app/js/db.js',
   '/app/js/i18n.js',
   '/app/js/main.js',
   '/app/js/normalise.js',
   '/app/js/outbox.js',
+  '/app/js/outboxfile.js',
+  '/app/js/rollcall.js',
   '/app/js/roster.js',
   '/app/js/scanner.js',
   '/app/js/scheduler.js',
   '/app/js/search.js',
   '/app/js/sync.js',
+  '/app/js/tablet.js',
   '/app/js/time.js',
   '/app/js/version.js',
   '/app/js/ui/capture.js',
@@ -39,6 +43,8 @@ const PRECACHE = [
   '/app/js/ui/feedback.js',
   '/app/js/ui/gate-picker.js',
   '/app/js/ui/lists.js',
+  '/app/js/ui/menu.js',
+  '/app/js/ui/rollcall.js',
   '/app/js/ui/status.js',
   '/app/js/ui/update.js',
   '/app/vendor/jsQR.js',

@@ -66,6 +66,14 @@ export function push(token, batch) {
   return call('/sync/push', { method: 'POST', token, json: batch });
 }
 
+export function pullInside(token) {
+  return call('/rollcalls/inside', { token });
+}
+
+export function pushRollCall(token, rollCall) {
+  return call('/rollcalls', { method: 'POST', token, json: rollCall });
+}
+
 export function pullRoster(token, cursor, limit) {
   return call(`/sync/roster?cursor=${encodeURIComponent(cursor)}&limit=${limit}`, { token });
 }

@@ -1,12 +1,11 @@
 // From a scan, a roster pick or a visitor form to a durable event; no DOM here.
+import { looksLikeCccd, parseCccd } from './cccd.js';
 import * as outbox from './outbox.js';
 
 const BADGE = /^GL1:W:([A-Z2-7]{16,64})$/i;
 const PASS = /^GL1:V:([A-Z2-7]{16,64})$/i;
 const ENROL = /^GL1:E:([A-Z2-7]{6,32})$/i;
 const POSTER = /^https?:\/\/[^/]+\/c\/[^/?#]+/i;
-// Chip ID card (CCCD) QR: "id|old id|full name|birth date|sex|address|issue date".
-const CCCD = /^\d{12}\|[^|]*\|([^|]+)\|/;
 
 export function parseScan(text) {
   const content = String(text || '').trim();
@@ -15,7 +14,7 @@ export function parseScan(text) {
   if ((match = PASS.exec(content))) return { type: 'pass', token: match[1].toUpperCase() };
   if ((match = ENROL.exec(content))) return { type: 'enrol', code: match[1].toUpperCase() };
   if (POSTER.test(content)) return { type: 'poster' };
-  if ((match = CCCD.exec(content))) return { type: 'id_card', name: match[1].trim() };
+  if (looksLikeCccd(content)) return { type: 'id_card', card: parseCccd(content) };
   return { type: 'unknown' };
 }
 
@@ -106,17 +105,19 @@ export class Recorder {
     });
   }
 
-  recordVisitor({ name, phone, purpose, host }, direction) {
-    const visitor = { name, phone, purpose, host };
+  /** From a scanned ID card: its method, and the note of what the gate keeps of it (cccd.js). */
+  recordVisitor({ name, phone, organisation, purpose, host }, direction, { note = null, method = 'manual' } = {}) {
+    const visitor = { name, phone, organisation, purpose, host };
     for (const key of Object.keys(visitor)) if (!visitor[key]) delete visitor[key];
     return outbox.capture({
       gateId: this.gateId(),
       direction,
       subject: { kind: 'text', value: name },
-      method: 'manual',
+      method,
       visitor,
+      note,
       subjectKey: `t:${name.toLowerCase()}`,
-      display: { name, department: purpose || '', code: '', warning: 'visitor' },
+      display: { name, department: purpose || organisation || '', code: '', warning: 'visitor' },
     });
   }
 

@@ -1,6 +1,6 @@
 // IndexedDB access for the page and the service worker alike (no DOM here).
 const DB_NAME = 'gatelog';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 export const STORES = {
   outbox: 'outbox', // wire events not yet acked, exactly as they will be sent
@@ -10,6 +10,7 @@ export const STORES = {
   passes: 'passes',
   last: 'last', // last direction per subject, to propose the next one
   meta: 'meta', // settings and counters: {key, value}
+  rollcalls: 'rollcalls', // evacuation roll calls taken here, kept until sent and old
 };
 
 let opening = null;
@@ -25,6 +26,9 @@ function upgrade(db, oldVersion) {
     db.createObjectStore(STORES.passes, { keyPath: 'id' }).createIndex('token', 'token');
     db.createObjectStore(STORES.last, { keyPath: 'subject' });
     db.createObjectStore(STORES.meta, { keyPath: 'key' });
+  }
+  if (oldVersion < 2) {
+    db.createObjectStore(STORES.rollcalls, { keyPath: 'id' });
   }
 }
 

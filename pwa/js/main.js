@@ -1,16 +1,20 @@
 // The page's composition root: wire storage, sync, inputs and screens together.
-import { Recorder } from './capture.js';
+import { Recorder, parseScan } from './capture.js';
 import { getMeta, setMeta } from './db.js';
 import { getLang, setLang, t, translatePage } from './i18n.js';
 import { pruneJournal } from './outbox.js';
+import { prune as pruneRollCalls } from './rollcall.js';
 import { Roster } from './roster.js';
 import { listenForScanner } from './scanner.js';
 import { SyncScheduler } from './scheduler.js';
+import { checkMarker, dismissWiped, writeMarker } from './tablet.js';
 import { CaptureView } from './ui/capture.js';
 import { byId } from './ui/dom.js';
 import { EnrolView } from './ui/enrol.js';
 import { pickGate } from './ui/gate-picker.js';
 import { Lists } from './ui/lists.js';
+import { TabletMenu } from './ui/menu.js';
+import { RollCallView } from './ui/rollcall.js';
 import { StatusStrip } from './ui/status.js';
 import { registerServiceWorker } from './ui/update.js';
 
@@ -28,8 +32,15 @@ const status = new StatusStrip({
 });
 
 async function refresh() {
-  await status.refresh();
-  if (device) await lists.refresh();
+  const counts = await status.refresh();
+  if (device) {
+    await lists.refresh();
+    // Only while IndexedDB still holds the enrolment: a marker rewritten from a wiped store would
+    // forget what was waiting.
+    const stored = await getMeta('device');
+    if (stored) writeMarker(stored, counts.waiting);
+    await rollCallView.refresh();
+  }
   document.body.dataset.ready = 'true';
 }
 
@@ -43,6 +54,8 @@ const scheduler = new SyncScheduler({
 });
 
 const capture = new CaptureView({ recorder, roster, onCaptured: () => scheduler.captured() });
+// A tick is sent like a capture: soon, by the leading tab, with the same retries.
+const rollCallView = new RollCallView({ roster, device: () => device, onChanged: () => scheduler.captured() });
 const enrolView = new EnrolView({
   onEnrolled: async (enrolled) => {
     device = enrolled;
@@ -52,17 +65,35 @@ const enrolView = new EnrolView({
   },
 });
 
+new TabletMenu({ device: () => device, onUnenrolled: () => window.location.reload() });
+
+// What the storage-wipe check found at start, until the guard has read it.
+let wiped = null;
+
+function showWiped() {
+  if (!wiped) return;
+  const notice = wiped;
+  byId('wiped-text').textContent = t(notice.waiting ? 'wiped_waiting' : 'wiped', {
+    id: notice.device_id,
+    label: notice.label,
+    count: notice.waiting,
+  });
+  byId('wiped-banner').hidden = false;
+}
+
 function showHeader() {
   const gate = device.gates.find((g) => g.id === device.gate_id) || device.gates[0];
   byId('enterprise-name').textContent = device.enterprise.name;
   byId('gate-button').textContent = gate ? `${gate.name} (${gate.code})` : '';
   byId('gate-button').disabled = device.gates.length < 2;
   byId('gate-button').hidden = false;
+  byId('menu-button').hidden = false;
+  byId('rollcall-button').hidden = false;
 }
 
 function showGate() {
   showHeader();
-  capture.show();
+  if (!rollCallView.visible) capture.show();
   refresh();
 }
 
@@ -76,7 +107,9 @@ async function changeGate() {
 
 function onScan(text, method) {
   if (!device) enrolView.enrol(text);
-  else if (byId('visitor-dialog').open) return;
+  else if (rollCallView.visible) rollCallView.scan(text);
+  // With the visitor form open only a chip ID card means something: it fills the form.
+  else if (byId('visitor-dialog').open && parseScan(text).type !== 'id_card') return;
   else capture.scan(text, method);
 }
 
@@ -85,6 +118,7 @@ function switchLanguage() {
   translatePage();
   // The card holds words of the old language; the next scan shows a fresh one.
   byId('feedback').hidden = true;
+  showWiped();
   if (device) showGate();
   else refresh();
 }
@@ -109,12 +143,20 @@ async function start() {
   byId('gate-button').addEventListener('click', changeGate);
   byId('sync-now').addEventListener('click', syncNow);
   listenForScanner(onScan);
+  byId('wiped-dismiss').addEventListener('click', () => {
+    dismissWiped();
+    wiped = null;
+    byId('wiped-banner').hidden = true;
+  });
   device = (await getMeta('device')) || null;
+  wiped = checkMarker(device);
+  showWiped();
   await status.askPersistence().catch(() => {});
   if (device) {
     await roster.load();
     showGate();
     pruneJournal().catch(() => {});
+    pruneRollCalls().catch(() => {});
   } else {
     enrolView.show();
     refresh();

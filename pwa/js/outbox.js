@@ -9,7 +9,7 @@ const JOURNAL_KEEP_MS = 2 * 24 * 3600 * 1000;
  * Record one event. Resolves with the journal entry once it is on disk; the id and the seq are
  * made here, in the same transaction, so a crash can neither lose nor repeat a seq.
  */
-export function capture({ gateId, direction, subject, method, visitor, display, subjectKey, now = new Date() }) {
+export function capture({ gateId, direction, subject, method, visitor, note, display, subjectKey, now = new Date() }) {
   return run(
     CAPTURE_STORES,
     'readwrite',
@@ -28,6 +28,7 @@ export function capture({ gateId, direction, subject, method, visitor, display, 
         method,
       };
       if (visitor) event.visitor = visitor;
+      if (note) event.note = note;
       tx.objectStore(STORES.outbox).put(event);
       // No status here: an entry is waiting while its seq is in the outbox and sent once it is not,
       // so acks only touch the journal for the rare rejected event.
@@ -79,6 +80,11 @@ export function peek(limit) {
     const [events, total] = await Promise.all([req(store.getAll(null, limit + 1)), req(store.count())]);
     return { batch: events.slice(0, limit), next: events[limit] || null, total };
   });
+}
+
+/** Every waiting event, in push order: what an export to a file holds. */
+export function waitingEvents() {
+  return run([STORES.outbox], 'readonly', (tx) => req(tx.objectStore(STORES.outbox).getAll()));
 }
 
 export function summary() {

@@ -1,41 +1,50 @@
 // Scan inputs: a handheld scanner typing like a keyboard, and the camera.
+import { looksLikeCccd } from './cccd.js';
 
 // A handheld scanner types a whole code in well under this gap between keys.
 const WEDGE_GAP_MS = 300;
 const WEDGE_MIN_LENGTH = 6;
 
+function isCode(text) {
+  return /^GL1:/i.test(text) || looksLikeCccd(text);
+}
+
 /**
- * Collect keys typed while no text field has focus, and hand over the text on Enter. In a text
- * field, a line that looks like one of our codes ("GL1:...") is taken as a scan as well.
+ * Collect keys typed fast, and hand over the text on Enter when no text field has focus. In a
+ * text field, a line that looks like one of our codes or a chip ID card is taken as a scan as
+ * well, so a card scanned into the visitor form fills it rather than submitting its number as a
+ * name; the keys are used rather than the field's value, which its maxlength may have cut.
  */
 export function listenForScanner(onScan, target = document) {
   let buffer = '';
   let lastKeyAt = 0;
   target.addEventListener('keydown', (event) => {
     if (event.ctrlKey || event.altKey || event.metaKey) return;
-    const field = event.target.closest && event.target.closest('input, textarea, select, [contenteditable]');
-    if (field) {
-      if (event.key === 'Enter' && /^GL1:/i.test(field.value || '') && field.dataset.scanner !== 'off') {
-        event.preventDefault();
-        const text = field.value;
-        field.value = '';
-        field.dispatchEvent(new Event('input', { bubbles: true }));
-        onScan(text, 'scanner');
-      }
-      return;
-    }
     const now = performance.now();
     if (now - lastKeyAt > WEDGE_GAP_MS) buffer = '';
     lastKeyAt = now;
-    if (event.key === 'Enter') {
-      if (buffer.length >= WEDGE_MIN_LENGTH) {
-        event.preventDefault();
-        onScan(buffer, 'scanner');
-      }
-      buffer = '';
-    } else if (event.key.length === 1) {
+    if (event.key.length === 1) {
       buffer += event.key;
+      return;
     }
+    if (event.key !== 'Enter') return;
+    const typed = buffer;
+    buffer = '';
+    const field = event.target.closest && event.target.closest('input, textarea, select, [contenteditable]');
+    if (!field) {
+      if (typed.length >= WEDGE_MIN_LENGTH) {
+        event.preventDefault();
+        onScan(typed, 'scanner');
+      }
+      return;
+    }
+    if (field.dataset.scanner === 'off') return;
+    const text = isCode(typed) ? typed : isCode(field.value || '') ? field.value : null;
+    if (text === null) return;
+    event.preventDefault();
+    field.value = '';
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    onScan(text, 'scanner');
   });
 }
 

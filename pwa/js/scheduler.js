@@ -1,7 +1,8 @@
 // When to push and pull: one tab leads (Web Lock), retries back off with jitter, and the
 // online event, Background Sync and "sync now" start a push at once.
 import { ApiError } from './api.js';
-import { BACKGROUND_SYNC_TAG, CHANNEL, drain, pullRoster } from './sync.js';
+import { pullInside, pushRollCalls } from './rollcall.js';
+import { BACKGROUND_SYNC_TAG, CHANNEL, drain, getDevice, pullRoster } from './sync.js';
 
 const LEADER_LOCK = 'gatelog-leader';
 const BASE_DELAY_MS = 2000;
@@ -104,6 +105,7 @@ export class SyncScheduler {
     let ok = false;
     try {
       await drain();
+      await this.sendRollCalls();
       this.failures = 0;
       ok = true;
     } catch (error) {
@@ -123,9 +125,18 @@ export class SyncScheduler {
     this.soon = false;
   }
 
+  /** Roll calls go after the events they were counted from. */
+  async sendRollCalls() {
+    const device = await getDevice();
+    if (device) await pushRollCalls(device);
+  }
+
   async pull() {
     const changes = await pullRoster();
     this.rosterPulledAt = Date.now();
+    const device = await getDevice();
+    // Who is inside is kept for a roll call without the link; a failed refresh keeps the last one.
+    if (device) await pullInside(device).catch(() => {});
     if (changes.people.length || changes.passes.length) {
       this.onRoster(changes);
       this.channel.postMessage('roster');
@@ -137,6 +148,7 @@ export class SyncScheduler {
   async syncNow() {
     try {
       await drain();
+      await this.sendRollCalls();
       this.failures = 0;
       await this.pull();
     } finally {

@@ -1,5 +1,6 @@
 // The capture screen: scans (camera or handheld), roster search, visitors without a pass.
 import { opposite, parseScan } from '../capture.js';
+import { cardNote } from '../cccd.js';
 import { t } from '../i18n.js';
 import { CameraScanner } from '../scanner.js';
 import { PUSH_LOCK } from '../sync.js';
@@ -15,6 +16,9 @@ export class CaptureView {
     this.roster = roster;
     this.onCaptured = onCaptured;
     this.last = null;
+    // What the visitor form keeps of a scanned ID card until it is submitted or closed:
+    // {note, method}.
+    this.card = null;
     this.feedback = new Feedback({ onFlip: () => this.flip() });
     this.camera = new CameraScanner(byId('camera-video'), (text, method) => this.scan(text, method));
     this.searchBox = byId('search');
@@ -23,6 +27,9 @@ export class CaptureView {
     byId('visitor-button').addEventListener('click', () => this.openVisitor());
     byId('visitor-form').addEventListener('submit', (event) => this.submitVisitor(event));
     byId('visitor-cancel').addEventListener('click', () => byId('visitor-dialog').close());
+    byId('visitor-dialog').addEventListener('close', () => {
+      this.card = null;
+    });
   }
 
   show() {
@@ -53,7 +60,7 @@ export class CaptureView {
   async scan(text, method) {
     const parsed = parseScan(text);
     if (parsed.type === 'id_card') {
-      this.openVisitor(parsed.name);
+      this.openVisitor(parsed.card, method);
       return;
     }
     const resolved = await this.recorder.resolveScan(parsed);
@@ -148,11 +155,29 @@ export class CaptureView {
     );
   }
 
-  openVisitor(name = '') {
+  /** The visitor form, empty or filled from a chip ID card (a broken card says why, and leaves the rest to the guard). */
+  openVisitor(card = null, method = 'manual') {
     const form = byId('visitor-form');
-    form.reset();
-    form.elements.name.value = name;
-    byId('visitor-dialog').showModal();
+    const dialog = byId('visitor-dialog');
+    const name = (card && card.name) || '';
+    // A card scanned into the open form keeps what the guard already typed there.
+    if (!dialog.open) form.reset();
+    if (name || !dialog.open) form.elements.name.value = name;
+    const note = card && (card.last4 || card.birth_date || card.province) ? cardNote(card) : null;
+    this.card = card ? { note, method } : null;
+    const info = byId('visitor-card');
+    info.hidden = !card;
+    if (card) {
+      const problems = [...card.invalid, ...card.missing].map((field) => t(`cccd_${field}`));
+      let state = 'read';
+      if (!card.ok) state = 'unreadable';
+      else if (problems.length) state = 'partial';
+      info.dataset.state = state;
+      // cccd_read, cccd_partial, cccd_unreadable
+      byId('visitor-card-message').textContent = t(`cccd_${state}`, { fields: problems.join(', ') });
+      byId('visitor-card-kept').textContent = note ? t('cccd_kept', { note }) : '';
+    }
+    if (!dialog.open) dialog.showModal();
     (name ? form.elements.phone : form.elements.name).focus();
   }
 
@@ -163,15 +188,17 @@ export class CaptureView {
     const visitor = {
       name: form.elements.name.value.trim(),
       phone: form.elements.phone.value.trim(),
+      organisation: form.elements.organisation.value.trim(),
       purpose: form.elements.purpose.value.trim(),
       host: form.elements.host.value.trim(),
     };
     if (!visitor.name) return;
+    const card = this.card;
     byId('visitor-dialog').close();
     this.save(
       { direction, display: { name: visitor.name, department: visitor.purpose }, warning: 'visitor' },
       `t:${visitor.name.toLowerCase()}`,
-      (chosen) => this.recorder.recordVisitor(visitor, chosen),
+      (chosen) => this.recorder.recordVisitor(visitor, chosen, card || {}),
       direction,
     );
   }

@@ -54,12 +54,14 @@ export class EnrolView {
     this.busy = true;
     this.error('');
     try {
-      const answer = await api.enroll(code, byId('enrol-label').value.trim() || t('enrol_label_default'), APP_VERSION);
+      const label = byId('enrol-label').value.trim() || t('enrol_label_default');
+      const answer = await api.enroll(code, label, APP_VERSION);
       this.camera.stop();
       const gates = answer.gates && answer.gates.length ? answer.gates : [answer.gate];
       const gateId = gates.length > 1 ? await pickGate(gates, answer.gate.id) : answer.gate.id;
       const device = {
         device_id: answer.device_id,
+        label,
         token: answer.token,
         enterprise: answer.enterprise,
         gates,

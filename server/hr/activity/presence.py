@@ -55,7 +55,7 @@ class Presence:
     visitors_on_site: int
 
 
-def _last_entries(user: User, *, now: datetime, since: datetime) -> Select[Any]:
+def last_entries(user: User, *, now: datetime, since: datetime) -> Select[Any]:
     """Each person whose latest event in (since, now] is an entry, with that entry.
 
     Only what the counts need is joined here; names are looked up for the people shown.
@@ -100,12 +100,12 @@ def _last_entries(user: User, *, now: datetime, since: datetime) -> Select[Any]:
     )
 
 
-def _gate_labels(user: User) -> dict[int, str]:
+def gate_labels(user: User) -> dict[int, str]:
     gates = db.session.scalars(scoped(Gate, user))
     return {gate.id: f"{gate.code} · {gate.name}" for gate in gates}
 
 
-def _named(user: User, rows: list[Any], gates: dict[int, str]) -> list[PresentPerson]:
+def named_people(user: User, rows: list[Any], gates: dict[int, str]) -> list[PresentPerson]:
     """The people behind `rows`, with their names and codes, in the same order."""
     worker_ids = [row.worker_id for row in rows if row.worker_id is not None]
     visitor_ids = [row.visitor_id for row in rows if row.visitor_id is not None]
@@ -145,14 +145,14 @@ def _named(user: User, rows: list[Any], gates: dict[int, str]) -> list[PresentPe
 def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
     """On site now: the latest event is an entry no older than the shift length."""
     cutoff = now - timedelta(hours=shift_hours)
-    rows = list(db.session.execute(_last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK)))
+    rows = list(db.session.execute(last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK)))
     inside = [row for row in rows if row.occurred_at >= cutoff]
     overdue = [row for row in rows if row.occurred_at < cutoff]
     expired = [row for row in rows if row.valid_until is not None and row.valid_until < now]
-    gates = _gate_labels(user)
+    gates = gate_labels(user)
 
     def listing(selected: list[Any]) -> Listing:
-        return Listing(people=_named(user, selected[:LIST_LIMIT], gates), total=len(selected))
+        return Listing(people=named_people(user, selected[:LIST_LIMIT], gates), total=len(selected))
 
     return Presence(
         now=now,
@@ -190,7 +190,7 @@ def export_presence_rows(
     The query is built now, while the user is loaded; it runs when the download starts reading.
     """
     cutoff = now - timedelta(hours=shift_hours)
-    latest = _last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK).subquery()
+    latest = last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK).subquery()
     query = (
         select(
             latest,

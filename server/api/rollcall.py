@@ -1,0 +1,72 @@
+"""Roll-call API (sync/ROLLCALL.md): a tablet reads who is inside across gates, and sends the
+roll calls it takes. Attached to the device API blueprint."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from server.api.auth import device_required
+from server.api.body import read_json
+from server.api.errors import ApiError
+from server.api.routes import _device_key, bp
+from server.extensions import limiter
+from server.hr.rollcall.services import (
+    RollCallRefused,
+    device_scope,
+    people_inside,
+    received_seqs,
+    store_roll_call,
+)
+from server.models.types import utcnow
+from sync.engine import short_messages
+from sync.schemas_rollcall import InsideAnswerSchema, RollCallAnswerSchema, RollCallSchema
+from sync.store import DeviceContext
+
+# A tablet sends a roll call after each change, debounced; reads the list every few minutes.
+ROLL_CALL_RATE_LIMIT = "120 per minute"
+
+_roll_call_schema = RollCallSchema()
+_answer_schema = RollCallAnswerSchema()
+_inside_schema = InsideAnswerSchema()
+
+
+@bp.post("/rollcalls")
+@limiter.limit(ROLL_CALL_RATE_LIMIT, key_func=_device_key)
+@device_required
+def push_roll_call(device: DeviceContext) -> Response:
+    try:
+        data = _roll_call_schema.load(read_json(request))
+    except ValidationError as error:
+        raise ApiError("validation_error", short_messages(error.messages)) from error
+    now = utcnow()
+    try:
+        status = store_roll_call(device, data, now)
+    except RollCallRefused as refused:
+        raise ApiError("validation_error", {refused.field: [refused.message]}) from refused
+    return jsonify(
+        _answer_schema.dump(
+            {"id": data["id"], "status": status, "version": data["version"], "server_time": now}
+        )
+    )
+
+
+@bp.get("/rollcalls/inside")
+@limiter.limit(ROLL_CALL_RATE_LIMIT, key_func=_device_key)
+@device_required
+def inside(device: DeviceContext) -> Response:
+    now = utcnow()
+    shift_hours = current_app.config["GATELOG"].shift_hours
+    people = people_inside(device_scope(device), now=now, shift_hours=shift_hours)
+    highest_seq, missing = received_seqs(device)
+    return jsonify(
+        _inside_schema.dump(
+            {
+                "people": people,
+                "highest_seq": highest_seq,
+                "missing_ranges": missing,
+                "shift_hours": shift_hours,
+                "server_time": now,
+            }
+        )
+    )

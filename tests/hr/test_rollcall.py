@@ -1,0 +1,106 @@
+"""The roll-call page: who is inside across gates now, and the roll calls tablets sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditLog, utcnow
+from tests.factories import (
+    login,
+    make_enterprise,
+    make_event,
+    make_gate,
+    make_roll_call,
+    make_user,
+    make_visitor_pass,
+    make_worker,
+    make_zone,
+)
+
+
+@pytest.fixture
+def site(app):
+    enterprise = make_enterprise(name="Công ty May Bắc Ninh")
+    return {
+        "enterprise": enterprise,
+        "gate": make_gate(enterprise, code="G1", name="Cổng chính"),
+        "hr": make_user("hr", enterprise=enterprise),
+    }
+
+
+def test_the_page_lists_who_is_inside_by_department_and_the_roll_calls_received(client, site):
+    enterprise, gate = site["enterprise"], site["gate"]
+    now = utcnow()
+    sewing = make_worker(enterprise, full_name="Nguyễn Thị Hoa", department="May 1")
+    stock = make_worker(enterprise, full_name="Vũ Văn Kho", department="Kho")
+    gone = make_worker(enterprise, full_name="Bùi Văn Về", department="Kho")
+    make_event(gate, worker=sewing, occurred_at=now - timedelta(hours=1))
+    make_event(gate, worker=stock, occurred_at=now - timedelta(hours=2))
+    make_event(gate, worker=gone, occurred_at=now - timedelta(hours=3))
+    make_event(gate, worker=gone, occurred_at=now - timedelta(hours=1), direction="out")
+    visitor_pass = make_visitor_pass(enterprise, full_name="Đinh Khách")
+    make_event(
+        gate,
+        subject_kind="visitor",
+        visitor_id=visitor_pass.visitor_id,
+        visitor_pass_id=visitor_pass.id,
+        occurred_at=now - timedelta(minutes=20),
+    )
+    roll_call = make_roll_call(enterprise=enterprise, gate=gate)
+    other = make_enterprise(name="Công ty Khác")
+    make_roll_call(enterprise=other)
+    outsider = make_worker(other, full_name="Người Công Ty Khác")
+    make_event(make_gate(other), worker=outsider, occurred_at=now - timedelta(hours=1))
+
+    login(client, site["hr"])
+    page = client.get("/hr/rollcall").get_data(as_text=True)
+    assert "Điểm danh sơ tán" in page
+    assert '<dd id="inside-count">3</dd>' in page
+    for name in ("Nguyễn Thị Hoa", "Vũ Văn Kho", "Đinh Khách"):
+        assert name in page
+    assert "Bùi Văn Về" not in page
+    assert "Người Công Ty Khác" not in page
+    assert page.index("Kho (1)") < page.index("May 1 (1)") < page.index("Khách (1)")
+    assert page.count("data-roll-call=") == 1
+    assert f'data-roll-call="{roll_call.id}"' in page
+    assert "1 / 2" in page
+
+    client.post("/auth/language/en", data={"next": "/hr/rollcall"})
+    english = client.get("/hr/rollcall").get_data(as_text=True)
+    assert "Evacuation roll call" in english
+    assert "Inside now, by department" in english
+
+
+def test_a_roll_call_shows_who_was_not_seen_first_and_its_viewing_is_audited(client, site):
+    roll_call = make_roll_call(enterprise=site["enterprise"], gate=site["gate"])
+    login(client, site["hr"])
+    response = client.get(f"/hr/rollcall/{roll_call.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    missing, seen = page.index('id="missing"'), page.index('id="seen"')
+    assert missing < page.index("Khách A") < seen < page.index("Khách B")
+    assert "Chưa có mặt ở điểm tập trung (1)" in page
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "rollcall.viewed")).one()
+    assert audit.target_id == str(roll_call.id)
+
+
+def test_another_enterprises_roll_call_is_not_found(client, site):
+    foreign = make_roll_call(enterprise=make_enterprise())
+    login(client, site["hr"])
+    assert client.get(f"/hr/rollcall/{foreign.id}").status_code == 404
+    assert client.get("/hr/rollcall/999999").status_code == 404
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "rollcall.viewed")) is None
+
+
+def test_only_hr_reaches_the_roll_call_pages(client, site):
+    roll_call = make_roll_call(enterprise=site["enterprise"], gate=site["gate"])
+    for url in ("/hr/rollcall", f"/hr/rollcall/{roll_call.id}"):
+        assert client.get(url).status_code == 302
+    inspector = make_user("inspector", zones=(make_zone(),))
+    login(client, inspector)
+    assert client.get("/hr/rollcall").status_code == 403
+    assert client.get(f"/hr/rollcall/{roll_call.id}").status_code == 403
