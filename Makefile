@@ -54,4 +54,5 @@ migration: $(BIN)/.installed-dev
 	rm -f server/migrations/versions/0001_initial.py
 	tmp=$$(mktemp -d) && DATABASE_URL=sqlite:///$$tmp/empty.sqlite3 GATELOG_DEBUG=1 \
 		$(BIN)/flask db migrate --rev-id 0001 -m initial && rm -rf $$tmp
+	$(BIN)/ruff check --fix --select I server/migrations >/dev/null
 	$(BIN)/ruff format server/migrations >/dev/null

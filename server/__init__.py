@@ -13,6 +13,7 @@ from server.admin import bp as admin_bp
 from server.api import bp as api_bp
 from server.auth import bp as auth_bp
 from server.board import bp as board_bp
+from server.checkin import bp as checkin_bp
 from server.cli import register_cli
 from server.extensions import babel, csrf, db, limiter, login_manager, migrate
 from server.hr import bp as hr_bp
@@ -20,6 +21,8 @@ from server.pwa import bp as pwa_bp
 from server.settings import INSTANCE_DIR, Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Above the largest upload a console takes: a tablet's waiting-events file (20 MiB).
+MAX_UPLOAD_BYTES = 24 * 1024 * 1024
 
 
 def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
@@ -45,6 +48,9 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
+        # Refuse oversized uploads before reading them; the device API keeps its own tighter
+        # 1 MiB limit so that its 413 can carry the limits in its JSON body.
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
     )
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
@@ -75,5 +81,8 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     # The device API authenticates with bearer tokens, never cookies, so CSRF does not apply.
     csrf.exempt(api_bp)
-    for blueprint in (auth_bp, hr_bp, board_bp, admin_bp, api_bp, pwa_bp):
+    # The self check-in calls carry no session: the poster token and the person's details are
+    # the whole request, so there is no cookie a forged request could ride on.
+    csrf.exempt(checkin_bp)
+    for blueprint in (auth_bp, hr_bp, board_bp, admin_bp, api_bp, pwa_bp, checkin_bp):
         app.register_blueprint(blueprint)

@@ -11,10 +11,17 @@ from server import seed
 from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
+from server.retention import purge_command
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db_command, seed_demo_command, create_user_command, enroll_code_command):
+    for command in (
+        init_db_command,
+        seed_demo_command,
+        create_user_command,
+        enroll_code_command,
+        purge_command,
+    ):
         app.cli.add_command(command)
 
 

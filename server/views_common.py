@@ -18,16 +18,29 @@ from server.models import User
 # Writes an inspector may still make: its own session and language, nothing else.
 INSPECTOR_WRITABLE_ENDPOINTS = frozenset({"auth.logout", "auth.set_language", "auth.login"})
 
+BOARD_PAGES = [
+    ("board.index", _l("Sync health")),
+    ("board.labour_report", _l("Workers by province")),
+    ("board.gone_home", _l("Likely gone home")),
+    ("board.tracing_search", _l("Contact tracing")),
+    ("board.audit", _l("Audit log")),
+]
 NAVIGATION = {
     "hr": [
         ("hr.index", _l("Overview")),
+        ("hr.roster", _l("Roster")),
+        ("hr.passes_list", _l("Visitor passes")),
         ("hr.log", _l("Gate log")),
         ("hr.presence", _l("On site")),
+        ("hr.rollcall", _l("Roll call")),
         ("hr.gates", _l("Gates")),
         ("hr.tablets", _l("Tablets")),
+        ("hr.outbox_upload", _l("Tablet file")),
+        ("hr.backfill", _l("Backfill from paper")),
+        ("hr.checkin_log", _l("Self check-in")),
     ],
-    "inspector": [("board.index", _l("Overview"))],
-    "admin": [("admin.index", _l("Administration")), ("board.index", _l("Board console"))],
+    "inspector": BOARD_PAGES,
+    "admin": [("admin.index", _l("Administration")), *BOARD_PAGES],
 }
 
 

@@ -10,10 +10,14 @@ from typing import Any
 
 from server.extensions import db
 from server.models import (
+    DeclarationQuestion,
     Device,
     Enterprise,
     Gate,
     GateEvent,
+    GatePoster,
+    RollCall,
+    RollCallEntry,
     User,
     Visitor,
     VisitorPass,
@@ -147,6 +151,59 @@ def make_event(
     return _save(event)
 
 
+def make_poster(
+    *, enterprise: Enterprise, gate: Gate | None = None, **overrides: Any
+) -> GatePoster:
+    """A self check-in QR poster of `gate` (a new gate of `enterprise` when none is given)."""
+    gate = gate or make_gate(enterprise)
+    fields = {"label": "Cửa nhà ăn", "token": new_token(), **overrides}
+    return _save(GatePoster(enterprise_id=enterprise.id, gate_id=gate.id, **fields))
+
+
+def make_question(
+    *, enterprise: Enterprise, gate: Gate | None = None, **overrides: Any
+) -> DeclarationQuestion:
+    """A yes/no declaration question that alerts HR on "yes"; `gate` is ignored (questions are
+    per enterprise) and accepted so every row factory has one signature."""
+    fields = {
+        "kind": "yes_no",
+        "text_vi": "Bạn có bị sốt hoặc ho không?",
+        "text_en": "Do you have a fever or a cough?",
+        "alert_on": "yes",
+        **overrides,
+    }
+    return _save(DeclarationQuestion(enterprise_id=enterprise.id, **fields))
+
+
 def login(client: Any, user: User, password: str = PASSWORD) -> None:
     response = client.post("/auth/login", data={"username": user.username, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def make_roll_call(
+    *, enterprise: Enterprise, gate: Gate | None = None, **overrides: Any
+) -> RollCall:
+    """A roll call a tablet of `gate` sent: two visitors, one ticked off, one not yet seen."""
+    gate = gate or make_gate(enterprise)
+    device, _token = make_device(gate)
+    started = overrides.pop("started_at", utcnow() - timedelta(minutes=10))
+    fields: dict[str, Any] = {
+        "client_id": uuid.uuid4(),
+        "version": 2,
+        "started_at": started,
+        "received_at": started,
+        "updated_at": started,
+        "entries": [
+            RollCallEntry(person_key="v:khach a", kind="visitor", name="Khách A"),
+            RollCallEntry(
+                person_key="v:khach b",
+                kind="visitor",
+                name="Khách B",
+                ticked_at=started + timedelta(minutes=3),
+            ),
+        ],
+        **overrides,
+    }
+    return _save(
+        RollCall(enterprise_id=enterprise.id, device_id=device.id, gate_id=gate.id, **fields)
+    )

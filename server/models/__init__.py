@@ -1,9 +1,19 @@
 """The data model; importing this package registers every table on the metadata."""
 
 from server.models.audit import AuditLog
+from server.models.checkin import (
+    DeclarationAnswer,
+    DeclarationQuestion,
+    GatePoster,
+    SelfCheckin,
+)
+from server.models.config import ConfigValue
 from server.models.events import DIRECTIONS, METHODS, GateEvent, QuarantinedEvent, SyncBatch
 from server.models.org import ROLES, Device, EnrolmentCode, Enterprise, Gate, User, Zone
 from server.models.people import Visitor, VisitorPass, Worker
+from server.models.retention import DailyGateCount, PurgedSeqRange
+from server.models.rollcall import RollCall, RollCallEntry
+from server.models.roster_import import RosterImport
 from server.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -11,12 +21,22 @@ __all__ = [
     "METHODS",
     "ROLES",
     "AuditLog",
+    "ConfigValue",
+    "DailyGateCount",
+    "DeclarationAnswer",
+    "DeclarationQuestion",
     "Device",
     "EnrolmentCode",
     "Enterprise",
     "Gate",
     "GateEvent",
+    "GatePoster",
+    "PurgedSeqRange",
     "QuarantinedEvent",
+    "RollCall",
+    "RollCallEntry",
+    "RosterImport",
+    "SelfCheckin",
     "SyncBatch",
     "UTCDateTime",
     "User",

@@ -82,7 +82,7 @@ def make_tenant(zone: Any) -> dict[str, Any]:
         "user_id": hr.id,
     }
     # Rows of later features come from their own factories, when those features exist.
-    for thing in ("poster", "question"):
+    for thing in ("poster", "question", "roll_call"):
         maker = getattr(factories, f"make_{thing}", None)
         if maker is not None:
             ids[f"{thing}_id"] = maker(enterprise=enterprise, gate=gate).id
