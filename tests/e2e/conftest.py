@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,31 +14,12 @@ from tests.e2e.harness import (
     LiveServer,
     Tablet,
     World,
-    chromium_path,
     copy_pwa,
     e2e_database,
     make_app,
     reset_schema,
     seed_world,
 )
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Any]:
-    """Playwright over the machine's Chromium; without one CI fails and elsewhere skips loudly."""
-    if chromium_path() is None:
-        message = (
-            "NO CHROMIUM at CHROMIUM_PATH or /usr/bin/chromium: the gate app browser tests "
-            "did NOT run. Install it with `apt-get install chromium`."
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        print(f"\n{'!' * 20} {message} {'!' * 20}", file=sys.stderr)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as running:
-        yield running
 
 
 @dataclass

@@ -26,27 +26,16 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from tests.browser import CHROMIUM_FLAGS, chromium_path
+
 ROOT = Path(__file__).resolve().parents[2]
 PWA_DIR = ROOT / "pwa"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Vietnamese names with every diacritic the search must fold, "Đ" included.
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Đặng", "Vũ", "Bùi"]
 MIDDLES = ["Văn", "Thị", "Đức", "Minh", "Ngọc", "Quốc"]
 GIVEN = ["An", "Bình", "Cường", "Dũng", "Đạt", "Hà", "Hương", "Khánh", "Lộc", "Mỹ", "Nhung", "Phúc"]
 DEPARTMENTS = ["May 1", "May 2", "Cắt", "Hoàn thiện", "Kho"]
-
-
-def chromium_path() -> str | None:
-    """The browser to drive: CHROMIUM_PATH, else Debian's /usr/bin/chromium."""
-    path = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
-    return path if os.access(path, os.X_OK) else None
 
 
 def free_port() -> int:
