@@ -20,11 +20,11 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from server.checkin import bp, screen, services
-from server.checkin.qr import qr_svg
 from server.checkin.schemas import CheckinSchema, IdentitySchema
 from server.errors import handle_http_error
 from server.extensions import limiter
 from server.models import GatePoster, utcnow
+from server.qr import qr_svg
 from server.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -31,8 +31,8 @@ from server.hr.activity import presence as presence_services
 from server.hr.activity import services
 from server.hr.activity.charts import hourly_chart
 from server.hr.activity.forms import ActionForm, GateForm, LogFilterForm, PresenceForm, ResolveForm
-from server.hr.roster.badges import qr_svg
 from server.models import Device, Gate, GateEvent, Worker, utcnow
+from server.qr import qr_svg
 from server.settings import Settings
 from sync.engine import REASONS
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import textwrap
 from dataclasses import dataclass
 
-import qrcode
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from qrcode.constants import ERROR_CORRECT_M
 
 # Text lines of the poster wrap at this many characters (SVG text does not wrap by itself).
 LINE_CHARS = 44
-PNG_BOX_PIXELS = 20
 
 
 @dataclass(frozen=True)
@@ -38,13 +34,3 @@ def instructions() -> list[Instructions]:
             paragraphs = [textwrap.wrap(text, LINE_CHARS) for text in _instruction_text()]
         result.append(Instructions(language, paragraphs))
     return result
-
-
-def qr_png(content: str) -> bytes:
-    """The QR code alone, at print resolution, for signs laid out elsewhere."""
-    image = qrcode.make(
-        content, error_correction=ERROR_CORRECT_M, box_size=PNG_BOX_PIXELS, border=4
-    )
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()

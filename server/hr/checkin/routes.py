@@ -10,13 +10,16 @@ from flask_login import current_user
 
 from server.access import get_scoped_or_404, role_required, scoped
 from server.auth.forms import EmptyForm
-from server.checkin.qr import qr_path
 from server.extensions import db
 from server.hr import bp
 from server.hr.checkin import poster as printing
 from server.hr.checkin import services
 from server.hr.checkin.forms import PosterForm, QuestionForm, SelfLogFilterForm
 from server.models import DeclarationQuestion, Gate, GatePoster, SelfCheckin, utcnow
+from server.qr import qr_path, qr_png
+
+# A poster's QR printed on its own at about 300 dpi for a 10 cm sign.
+POSTER_PNG_BOX_PIXELS = 20
 
 
 def _ip() -> str:
@@ -112,7 +115,9 @@ def checkin_poster_svg(poster_id: int):
 def checkin_poster_png(poster_id: int):
     """The poster's QR code alone as PNG."""
     poster = get_scoped_or_404(GatePoster, poster_id)
-    return _download(printing.qr_png(_poster_url(poster)), "image/png", poster, "png")
+    return _download(
+        qr_png(_poster_url(poster), box_size=POSTER_PNG_BOX_PIXELS), "image/png", poster, "png"
+    )
 
 
 @bp.post("/checkin/posters/<int:poster_id>/rotate")

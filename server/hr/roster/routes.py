@@ -23,6 +23,7 @@ from server.hr.roster.forms import (
 )
 from server.models import VisitorPass, Worker, utcnow
 from server.provinces import province_name
+from server.qr import qr_png, qr_svg
 from server.settings import Settings
 
 EXPORT_FORMATS = "<any(csv, xlsx):fmt>"
@@ -190,7 +191,7 @@ def roster_badges():
 
 def _badge_sheet(workers: list[Worker]) -> str:
     cards = [
-        (worker, badges.qr_svg(badges.badge_content(worker.badge_token)))
+        (worker, qr_svg(badges.badge_content(worker.badge_token)))
         for worker in workers
         if worker.badge_token
     ]
@@ -316,7 +317,7 @@ def pass_detail(pass_id: int):
     return _render(
         "pass.html",
         visitor_pass=visitor_pass,
-        qr=badges.qr_svg(badges.pass_content(visitor_pass.token)),
+        qr=qr_svg(badges.pass_content(visitor_pass.token)),
         now=now,
         action_form=EmptyForm(),
         enterprise=current_user.enterprise,
@@ -327,9 +328,7 @@ def pass_detail(pass_id: int):
 @role_required("hr")
 def pass_qr(pass_id: int) -> Response:
     visitor_pass = get_scoped_or_404(VisitorPass, pass_id)
-    response = Response(
-        badges.qr_png(badges.pass_content(visitor_pass.token)), mimetype="image/png"
-    )
+    response = Response(qr_png(badges.pass_content(visitor_pass.token)), mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response
 
