@@ -168,11 +168,16 @@ def apply_push(
     skew_seconds = round(skew.total_seconds(), 3)
     verdicts = _Verdicts(envelope["events"])
     candidates, repeats = _validate_events(device, verdicts, skew, now)
+    # Gates and subjects are read before the device lock: on SQLite that lock is the
+    # database-wide write lock, which every other push waits for. Reading them under the lock
+    # would be no truer: HR can change a badge or a gate the instant after the read either way,
+    # and nothing a push writes depends on them being unchanged until commit.
+    _check_gates(store, device, candidates, verdicts)
+    live = [c for c in candidates if not verdicts.settled(c.index)]
+    resolutions = _resolve_subjects(store, device, live)
 
     with store.transaction():
         seq_state = store.lock_device(device.device_id, now)
-        _check_gates(store, device, candidates, verdicts)
-        live = [c for c in candidates if not verdicts.settled(c.index)]
         seq_reset = _detect_seq_reset(store, device, seq_state, live)
         epoch = seq_state.epoch + 1 if seq_reset else seq_state.epoch
         batch_ref = store.open_batch(
@@ -190,7 +195,9 @@ def apply_push(
             )
         )
         flagged = abs(skew_seconds) > skew_flag_seconds
-        rows = _event_rows(store, device, live, epoch, now, ("clock_skew",) if flagged else ())
+        rows = _event_rows(
+            device, live, resolutions, epoch, now, ("clock_skew",) if flagged else ()
+        )
         existing = store.insert_events(batch_ref, rows) if rows else {}
         stored_before = _ack_stored(live, existing, verdicts)
         _settle_repeats(repeats, verdicts, stored_before)
@@ -385,25 +392,27 @@ def _normalised_ref(kind: str, value: str) -> SubjectRef | None:
     return (kind, upper.removeprefix(prefix))
 
 
+def _resolve_subjects(
+    store: SyncStore, device: DeviceContext, live: list[_Candidate]
+) -> list[Resolution]:
+    """Who each live event names, in the order of `live`; unknown subjects stay unresolved."""
+    refs = [_normalised_ref(c.event["subject"]["kind"], c.event["subject"]["value"]) for c in live]
+    wanted = {ref for ref in refs if ref is not None}
+    resolved = store.resolve_subjects(device.enterprise_id, wanted) if wanted else {}
+    return [_UNRESOLVED if ref is None else resolved.get(ref, _UNRESOLVED) for ref in refs]
+
+
 def _event_rows(
-    store: SyncStore,
     device: DeviceContext,
     live: list[_Candidate],
+    resolutions: list[Resolution],
     epoch: int,
     now: datetime,
     batch_flags: tuple[str, ...],
 ) -> list[EventRow]:
-    refs = {
-        c.index: _normalised_ref(c.event["subject"]["kind"], c.event["subject"]["value"])
-        for c in live
-    }
-    wanted = {ref for ref in refs.values() if ref is not None}
-    resolved = store.resolve_subjects(device.enterprise_id, wanted) if wanted else {}
     rows = []
-    for candidate in live:
+    for candidate, resolution in zip(live, resolutions, strict=True):
         event = candidate.event
-        ref = refs[candidate.index]
-        resolution = resolved.get(ref, _UNRESOLVED) if ref is not None else _UNRESOLVED
         offset = event["occurred_at"].utcoffset()
         rows.append(
             EventRow(

@@ -126,16 +126,21 @@ class MemoryStore:
             device.highest_seq_before_reset = changes.previous_highest_seq
 
     def existing_gate_ids(self, enterprise_id: int, gate_ids: Iterable[int]) -> set[int]:
-        return {gate_id for gate_id in gate_ids if self.gates.get(gate_id) == enterprise_id}
+        # Read outside transaction() too: the lock keeps a concurrent setup from resizing a dict.
+        with self._lock:
+            return {gate_id for gate_id in gate_ids if self.gates.get(gate_id) == enterprise_id}
 
     def resolve_subjects(
         self, enterprise_id: int, refs: Iterable[SubjectRef]
     ) -> dict[SubjectRef, Resolution]:
-        workers = {
-            person.id: person for owner, person in self.people.values() if owner == enterprise_id
-        }
+        with self._lock:
+            workers = {
+                person.id: person
+                for owner, person in self.people.values()
+                if owner == enterprise_id
+            }
+            passes = {p.token: p for owner, p in self.passes.values() if owner == enterprise_id}
         badges = {person.badge_token: person for person in workers.values() if person.badge_token}
-        passes = {p.token: p for owner, p in self.passes.values() if owner == enterprise_id}
         resolved: dict[SubjectRef, Resolution] = {}
         for kind, value in refs:
             person = (

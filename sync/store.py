@@ -154,7 +154,11 @@ class RosterPass:
 
 
 class SyncStore(Protocol):
-    """What the engine needs from storage. Every write happens inside `transaction()`."""
+    """What the engine needs from storage. Every write happens inside `transaction()`.
+
+    `existing_gate_ids` and `resolve_subjects` may also be called before it: the engine reads
+    them ahead of the device lock, so that the lock is held for writes only.
+    """
 
     def transaction(self) -> AbstractContextManager[None]:
         """Commit on normal exit, roll back on an exception; nothing is half written."""

@@ -395,6 +395,29 @@ def test_concurrent_pushes_of_one_batch_store_one_copy(store: MemoryStore) -> No
     assert sorted(statuses(a)[0] for a in answers) == ["accepted", "duplicate"]
 
 
+def test_gates_and_subjects_are_read_before_the_device_lock(store: MemoryStore) -> None:
+    calls: list[str] = []
+
+    def recorded(name: str) -> Any:
+        method = getattr(store, name)
+
+        def call(*args: Any) -> Any:
+            calls.append(name)
+            return method(*args)
+
+        return call
+
+    for name in ("existing_gate_ids", "resolve_subjects", "transaction", "lock_device"):
+        setattr(store, name, recorded(name))
+
+    answer = apply_push(store, DEVICE, push(event(1), event(2, gate_id=FOREIGN_GATE)), NOW)
+
+    assert calls == ["existing_gate_ids", "resolve_subjects", "transaction", "lock_device"]
+    assert statuses(answer) == ["accepted", "unknown_gate"]
+    [stored] = store.events.values()
+    assert stored[1].worker_id == 41
+
+
 @pytest.mark.parametrize(
     ("state", "seen", "expected"),
     [

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import GateEvent
@@ -89,3 +93,47 @@ def test_a_dead_clock_battery_costs_no_record(app: Flask) -> None:
     assert stored.occurred_at == datetime(1, 1, 1, 23, 59, tzinfo=UTC)
     assert stored.corrected_at == NOW - timedelta(minutes=1)
     assert stored.flags == ["clock_skew"]
+
+
+def test_sqlite_pushes_wait_their_turn_and_store_once_it_comes(app: Flask) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite has one writer for the whole database")
+    gate = make_gate(make_enterprise())
+    device, _ = make_device(gate)
+    context = DeviceContext(device.id, gate.enterprise_id)
+    body = {
+        "batch_id": str(uuid.uuid4()),
+        "sent_at": NOW.isoformat(),
+        "app_version": "1.0.0",
+        "backlog": 0,
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "seq": 1,
+                "occurred_at": "2026-11-23T14:59:00+07:00",
+                "gate_id": gate.id,
+                "direction": "in",
+                "subject": {"kind": "text", "value": "Khách"},
+                "method": "manual",
+            }
+        ],
+    }
+    answers: list[dict[str, Any]] = []
+
+    def push_from_another_worker() -> None:
+        with app.app_context():
+            answers.append(apply_push(SqlSyncStore(db.session), context, body, NOW))
+            db.session.remove()
+
+    # Another worker's push holds the turn: this one queues behind it instead of polling.
+    with open(f"{db.engine.url.database}.push-lock", "a") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        waiting = threading.Thread(target=push_from_another_worker)
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive()
+        assert db.session.scalar(select(func.count()).select_from(GateEvent)) == 0
+    waiting.join()
+
+    assert [ack["status"] for ack in answers[0]["acks"]] == ["accepted"]
+    assert db.session.scalar(select(func.count()).select_from(GateEvent)) == 1
