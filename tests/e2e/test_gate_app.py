@@ -322,7 +322,8 @@ def test_every_way_to_record_with_warnings_and_main_screens(site, open_tablet):
     assert len(events) == 6
 
     tablet.page.click("#lang-button")
-    assert "Waiting" in tablet.page.inner_text("#st-waiting")
+    # The status strip is redrawn by its own refresh, which may have started in Vietnamese.
+    tablet.page.wait_for_selector("#st-waiting:has-text('Waiting')", timeout=10_000)
     tablet.screenshot("13-english")
     tablet.page.click("#lang-button")
     tablet.page.set_viewport_size({"width": 800, "height": 1280})
