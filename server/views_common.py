@@ -32,6 +32,7 @@ NAVIGATION = {
         ("hr.passes_list", _l("Visitor passes")),
         ("hr.log", _l("Gate log")),
         ("hr.presence", _l("On site")),
+        ("hr.pairing", _l("Entry and exit pairing")),
         ("hr.rollcall", _l("Roll call")),
         ("hr.gates", _l("Gates")),
         ("hr.tablets", _l("Tablets")),

@@ -5,20 +5,27 @@ and out of order; ties broken by the event id so every run agrees):
 
 1. `in` opens an interval.
 2. `out` closes the open interval, if it is at most one shift long.
-3. An interval left open is closed one shift after it opened, at the next `in` if that comes
-   sooner, and never later than `now` (the person may still be inside); it is flagged
-   `exit_missing`.
+3. An interval left open is closed one shift after it opened (flagged `exit_missing`), at the
+   next `in` if that comes sooner (flagged `second_entry`), and never later than `now` (the
+   person may still be inside). The closing time is a bound, never a recorded exit.
 4. An `out` with nothing open (a forgotten entry, or an exit a whole shift after the entry)
    stands for the shift before it, from no earlier than the end of the previous interval; it is
    flagged `entry_missing`.
 5. Empty intervals are dropped.
+
+An anomaly is the passage such a flag hangs on: the `in` of an `exit_missing` or `second_entry`
+interval, the `out` of an `entry_missing` one. An entry whose shift has not ended yet is none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+EXIT_MISSING = "exit_missing"
+SECOND_ENTRY = "second_entry"
+ENTRY_MISSING = "entry_missing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +44,18 @@ class Interval:
     end: datetime
     gate_in: str | None
     gate_out: str | None
-    flag: str = ""  # "", "exit_missing" or "entry_missing"
+    flag: str = ""  # "", EXIT_MISSING, SECOND_ENTRY or ENTRY_MISSING
+    opened_by: Passage | None = None  # the `in`; None when the entry is missing
+    closed_by: Passage | None = None  # the `out`, or the later `in` of a second entry
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """A passage pairing could not match, and the later `in` that closed a second entry."""
+
+    flag: str
+    passage: Passage
+    followed_by: Passage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +77,24 @@ def presence_intervals(
     open_at: Passage | None = None
     last_end: datetime | None = None
 
-    def close(opened: Passage, end: datetime, gate_out: str | None, flag: str) -> None:
+    def close(opened: Passage, end: datetime, by: Passage | None, flag: str) -> None:
         nonlocal open_at, last_end
         if end > opened.at:
-            intervals.append(Interval(opened.at, end, opened.gate, gate_out, flag))
+            gate_out = by.gate if by is not None and by.direction == "out" else None
+            intervals.append(Interval(opened.at, end, opened.gate, gate_out, flag, opened, by))
             last_end = end
         open_at = None
 
     for passage in sorted(passages, key=lambda p: (p.at, p.event_id)):
         if open_at is not None:
             limit = open_at.at + shift
-            if passage.direction == "out" and passage.at <= limit:
-                close(open_at, passage.at, passage.gate, "")
-                continue
-            close(open_at, min(limit, passage.at), None, "exit_missing")
+            if passage.at <= limit:
+                if passage.direction == "out":
+                    close(open_at, passage.at, passage, "")
+                    continue
+                close(open_at, passage.at, passage, SECOND_ENTRY)
+            else:
+                close(open_at, limit, None, EXIT_MISSING)
         if passage.direction == "in":
             open_at = passage
             continue
@@ -80,11 +102,30 @@ def presence_intervals(
         if last_end is not None and last_end > start:
             start = last_end
         if passage.at > start:
-            intervals.append(Interval(start, passage.at, None, passage.gate, "entry_missing"))
+            intervals.append(
+                Interval(start, passage.at, None, passage.gate, ENTRY_MISSING, None, passage)
+            )
             last_end = passage.at
     if open_at is not None:
-        close(open_at, min(open_at.at + shift, max(now, open_at.at)), None, "exit_missing")
+        close(open_at, min(open_at.at + shift, max(now, open_at.at)), None, EXIT_MISSING)
     return intervals
+
+
+def anomalies(passages: Iterable[Passage], *, shift: timedelta, now: datetime) -> list[Anomaly]:
+    """The passages the rules above could not pair, in time order."""
+    found = []
+    for interval in presence_intervals(passages, shift=shift, now=now):
+        if interval.flag == ENTRY_MISSING and interval.closed_by is not None:
+            found.append(Anomaly(ENTRY_MISSING, interval.closed_by))
+        elif interval.flag == SECOND_ENTRY and interval.opened_by is not None:
+            found.append(Anomaly(SECOND_ENTRY, interval.opened_by, interval.closed_by))
+        elif (
+            interval.flag == EXIT_MISSING
+            and interval.opened_by is not None
+            and interval.start + shift <= now
+        ):
+            found.append(Anomaly(EXIT_MISSING, interval.opened_by))
+    return found
 
 
 def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
@@ -93,7 +134,7 @@ def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[
     for item in intervals:
         low, high = max(item.start, start), min(item.end, end)
         if high > low:
-            clipped.append(Interval(low, high, item.gate_in, item.gate_out, item.flag))
+            clipped.append(replace(item, start=low, end=high))
     return clipped
 
 

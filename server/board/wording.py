@@ -22,6 +22,7 @@ STATUS_LABELS = {
 STATUS_CLASSES = {OK: "ok", LAGGING: "warn", STALE: "bad", NEVER: "bad", REVOKED: "muted"}
 FLAG_LABELS = {
     "exit_missing": _l("exit not recorded, closed at shift length"),
+    "second_entry": _l("exit not recorded, closed at the next entry"),
     "entry_missing": _l("entry not recorded"),
 }
 

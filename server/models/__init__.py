@@ -10,6 +10,7 @@ from server.models.checkin import (
 from server.models.config import ConfigValue
 from server.models.events import DIRECTIONS, METHODS, GateEvent, QuarantinedEvent, SyncBatch
 from server.models.org import ROLES, Device, EnrolmentCode, Enterprise, Gate, User, Zone
+from server.models.pairing import PairingResolution
 from server.models.people import Visitor, VisitorPass, Worker
 from server.models.retention import DailyGateCount, PurgedSeqRange
 from server.models.rollcall import RollCall, RollCallEntry
@@ -31,6 +32,7 @@ __all__ = [
     "Gate",
     "GateEvent",
     "GatePoster",
+    "PairingResolution",
     "PurgedSeqRange",
     "QuarantinedEvent",
     "RollCall",

@@ -9,6 +9,7 @@ import pytest
 from server.board.intervals import (
     Interval,
     Passage,
+    anomalies,
     clip,
     overlap_seconds,
     overlaps,
@@ -29,7 +30,8 @@ def passages(*items: str) -> list[Passage]:
     result = []
     for number, item in enumerate(items):
         direction, at, gate = item.split()
-        result.append(Passage(t(at), direction, gate, f"e{number:02d}"))
+        hhmm, _plus, days_later = at.partition("+")
+        result.append(Passage(t(hhmm, 1 + int(days_later or 0)), direction, gate, f"e{number:02d}"))
     return result
 
 
@@ -51,9 +53,9 @@ CASES = [
     ),
     ("exit never came", ["in 08:00 A"], [("08:00", "16:00", "exit_missing")]),
     (
-        "forgotten exit closed by next entry",
+        "second entry closes the forgotten exit",
         ["in 08:00 A", "in 10:00 A", "out 11:00 A"],
-        [("08:00", "10:00", "exit_missing"), ("10:00", "11:00", "")],
+        [("08:00", "10:00", "second_entry"), ("10:00", "11:00", "")],
     ),
     (
         "forgotten exit closed at shift before next entry",
@@ -76,6 +78,21 @@ CASES = [
         ["in 08:00 A", "out 12:00 A", "out 12:00 A"],
         [("08:00", "12:00", "")],
     ),
+    (
+        "night shift across midnight",
+        ["in 22:00 A", "out 06:00+1 A"],
+        [("22:00", "06:00", "")],
+    ),
+    (
+        "second entry at exactly the shift length",
+        ["in 08:00 A", "in 16:00 A", "out 17:00 A"],
+        [("08:00", "16:00", "second_entry"), ("16:00", "17:00", "")],
+    ),
+    (
+        "double scan at the entry",
+        ["in 08:00 A", "in 08:00 A", "out 12:00 A"],
+        [("08:00", "12:00", "")],
+    ),
     ("nothing", [], []),
 ]
 
@@ -83,6 +100,42 @@ CASES = [
 @pytest.mark.parametrize(("events", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_presence_intervals_follow_the_rules(events: list[str], expected: list[tuple]) -> None:
     assert spans(presence_intervals(passages(*events), shift=SHIFT, now=NOW)) == expected
+
+
+ANOMALY_CASES = [
+    ("pairs are no anomaly", ["in 08:00 A", "out 12:00 B"], NOW, []),
+    ("night shift across midnight", ["in 22:00 A", "out 06:00+1 A"], NOW, []),
+    ("forgotten exit, shift over", ["in 08:00 A"], NOW, [("exit_missing", "e00", None)]),
+    ("entry within its shift is none yet", ["in 08:00 A"], t("15:59"), []),
+    ("entry whose shift just ended", ["in 08:00 A"], t("16:00"), [("exit_missing", "e00", None)]),
+    (
+        "second entry names both entries",
+        ["in 08:00 A", "in 10:00 B", "out 11:00 B"],
+        NOW,
+        [("second_entry", "e00", "e01")],
+    ),
+    (
+        "exit a shift late: both sides unmatched",
+        ["in 01:00 A", "out 11:00 A"],
+        NOW,
+        [("exit_missing", "e00", None), ("entry_missing", "e01", None)],
+    ),
+    ("forgotten entry", ["out 12:00 A"], NOW, [("entry_missing", "e00", None)]),
+    ("double scan at the exit", ["in 08:00 A", "out 12:00 A", "out 12:00 A"], NOW, []),
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "now", "expected"), [c[1:] for c in ANOMALY_CASES], ids=[c[0] for c in ANOMALY_CASES]
+)
+def test_anomalies_name_the_unmatched_passage(
+    events: list[str], now: datetime, expected: list[tuple]
+) -> None:
+    found = anomalies(passages(*events), shift=SHIFT, now=now)
+    assert [
+        (a.flag, a.passage.event_id, a.followed_by.event_id if a.followed_by else None)
+        for a in found
+    ] == expected
 
 
 def test_open_interval_stops_at_now_while_the_person_may_still_be_inside() -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:08:19.553417
+Create Date: 2026-11-23 18:41:46.780604
 
 """
 
@@ -642,6 +642,37 @@ def upgrade():
         )
 
     op.create_table(
+        "pairing_resolution",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("flag", sa.String(length=20), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("resolved_by_id", sa.Integer(), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["enterprise.id"],
+            name=op.f("fk_pairing_resolution_enterprise_id_enterprise"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["gate_event.id"],
+            name=op.f("fk_pairing_resolution_event_id_gate_event"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resolved_by_id"], ["user.id"], name=op.f("fk_pairing_resolution_resolved_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pairing_resolution")),
+        sa.UniqueConstraint("event_id", "flag", name=op.f("uq_pairing_resolution_event_id_flag")),
+    )
+    with op.batch_alter_table("pairing_resolution", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pairing_resolution_enterprise_id"), ["enterprise_id"], unique=False
+        )
+
+    op.create_table(
         "self_checkin",
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("enterprise_id", sa.Integer(), nullable=False),
@@ -675,6 +706,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_self_checkin_enterprise_id"))
 
     op.drop_table("self_checkin")
+    with op.batch_alter_table("pairing_resolution", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pairing_resolution_enterprise_id"))
+
+    op.drop_table("pairing_resolution")
     with op.batch_alter_table("declaration_answer", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_declaration_answer_event_id"))
 

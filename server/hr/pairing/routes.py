@@ -1,0 +1,82 @@
+"""The pairing-flags page and its resolve action: parse, call a service, render. On hr's bp."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from server.access import get_scoped_or_404, role_required
+from server.admin.config import effective
+from server.clock import local_today
+from server.hr import bp
+from server.hr.pairing import services
+from server.hr.pairing.forms import PairingFilterForm, ResolveFlagForm
+from server.models import GateEvent, utcnow
+
+FILTER_ARGUMENTS = ("day_from", "day_to", "resolved")
+
+
+def _filters() -> dict[str, str]:
+    """The page's own query arguments, carried from the list to its resolve buttons and back."""
+    return {name: value for name, value in request.args.items() if name in FILTER_ARGUMENTS}
+
+
+def _shift() -> timedelta:
+    return timedelta(hours=effective(current_app.config["GATELOG"]).shift_hours)
+
+
+@bp.route("/pairing")
+@role_required("hr")
+def pairing():
+    now = utcnow()
+    timezone = current_app.config["GATELOG"].timezone
+    form = PairingFilterForm(request.args)
+    flags = None
+    if form.validate_range(local_today(now, timezone)):
+        flags = services.pairing_flags(
+            current_user,
+            day_from=form.day_from.data,
+            day_to=form.day_to.data,
+            timezone=timezone,
+            shift=_shift(),
+            now=now,
+            include_resolved=bool(form.resolved.data),
+        )
+    return render_template(
+        "hr/pairing/index.html",
+        form=form,
+        flags=flags,
+        flag_labels=services.FLAG_LABELS,
+        resolve_form=ResolveFlagForm(),
+        shift_hours=_shift().total_seconds() / 3600,
+        query=_filters(),
+    )
+
+
+@bp.route("/pairing/events/<uuid:event_id>/resolve", methods=["POST"])
+@role_required("hr")
+def pairing_resolve(event_id):
+    event = get_scoped_or_404(GateEvent, event_id)
+    form = ResolveFlagForm()
+    back = url_for("hr.pairing", **_filters())
+    if not form.validate():
+        flash(_("This flag cannot be resolved: reload the page and try again."), "error")
+        return redirect(back)
+    try:
+        services.resolve_flag(
+            current_user,
+            event,
+            form.flag.data,
+            form.note.data or "",
+            shift=_shift(),
+            now=utcnow(),
+            ip=request.remote_addr or "",
+        )
+    except services.PairingError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("Flag resolved; the gate record is kept as it was."))
+    return redirect(back)

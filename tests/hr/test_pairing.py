@@ -1,0 +1,214 @@
+"""Pairing flags: HR sees forgotten exits, second entries, forgotten entries, and settles them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from server.extensions import db
+from server.hr.pairing.services import PairingError, pairing_flags, resolve_flag
+from server.models import AuditLog, GateEvent, PairingResolution, utcnow
+from tests.factories import (
+    PASSWORD,
+    login,
+    make_enterprise,
+    make_event,
+    make_gate,
+    make_user,
+    make_worker,
+)
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+SHIFT = timedelta(hours=12)
+DAY = date(2026, 3, 10)
+NOW = datetime(2026, 3, 12, 3, 0, tzinfo=UTC)
+
+
+def local(day: date, hhmm: str) -> datetime:
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=HANOI).astimezone(UTC)
+
+
+@pytest.fixture
+def site(app):
+    """An enterprise whose workers show one case each, two days before NOW."""
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise, code="G1", name="Cổng chính")
+    side = make_gate(enterprise, code="G2", name="Cổng phụ")
+    night = make_worker(enterprise, full_name="Ca Đêm")
+    make_event(gate, worker=night, occurred_at=local(DAY, "22:00"))
+    make_event(gate, worker=night, direction="out", occurred_at=local(DAY + timedelta(1), "06:00"))
+    forgot = make_worker(enterprise, full_name="Quên Ra")
+    forgotten = make_event(gate, worker=forgot, occurred_at=local(DAY, "08:00"))
+    twice = make_worker(enterprise, full_name="Vào Hai Lần")
+    first = make_event(gate, worker=twice, occurred_at=local(DAY, "07:30"))
+    make_event(side, worker=twice, occurred_at=local(DAY, "09:00"))
+    make_event(side, worker=twice, direction="out", occurred_at=local(DAY, "17:00"))
+    return {
+        "enterprise": enterprise,
+        "gate": gate,
+        "hr": make_user("hr", enterprise=enterprise),
+        "forgotten": forgotten,
+        "first": first,
+    }
+
+
+def listed(user, **overrides) -> list[tuple[str, str, str | None]]:
+    arguments = {
+        "day_from": DAY,
+        "day_to": DAY + timedelta(days=1),
+        "timezone": "Asia/Ho_Chi_Minh",
+        "shift": SHIFT,
+        "now": NOW,
+        **overrides,
+    }
+    return [
+        (flag.name, flag.flag, flag.followed_by.gate if flag.followed_by else None)
+        for flag in pairing_flags(user, **arguments)
+    ]
+
+
+def test_night_shift_is_no_flag_while_forgotten_exit_and_second_entry_are(site) -> None:
+    assert listed(site["hr"]) == [
+        ("Quên Ra", "exit_missing", None),
+        ("Vào Hai Lần", "second_entry", "G2 · Cổng phụ"),
+    ]
+
+
+def test_entry_still_inside_its_shift_is_not_flagged_yet(site) -> None:
+    assert ("Quên Ra", "exit_missing", None) not in listed(site["hr"], now=local(DAY, "19:59"))
+
+
+def test_flags_are_those_of_events_inside_the_days_chosen(site) -> None:
+    assert listed(site["hr"], day_from=DAY + timedelta(days=1)) == []
+
+
+def test_resolving_hides_the_flag_keeps_the_event_and_is_audited(site) -> None:
+    hr, event = site["hr"], site["forgotten"]
+    before = db.session.execute(select(GateEvent.__table__)).all()
+    resolve_flag(hr, event, "exit_missing", "  Quên quẹt thẻ khi về ", shift=SHIFT, now=NOW)
+    assert listed(hr) == [("Vào Hai Lần", "second_entry", "G2 · Cổng phụ")]
+    assert ("Quên Ra", "exit_missing", None) in listed(hr, include_resolved=True)
+    assert db.session.execute(select(GateEvent.__table__)).all() == before
+    resolution = db.session.scalar(select(PairingResolution))
+    assert (resolution.note, resolution.resolved_by_id) == ("Quên quẹt thẻ khi về", hr.id)
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "pairing_flag.resolved"))
+    assert (audit.user_id, audit.target_id) == (hr.id, str(event.id))
+    assert audit.details == {"flag": "exit_missing", "note": "Quên quẹt thẻ khi về"}
+
+
+def test_a_flag_the_event_does_not_carry_or_resolved_twice_is_refused(site) -> None:
+    hr, event = site["hr"], site["forgotten"]
+    with pytest.raises(PairingError):
+        resolve_flag(hr, event, "second_entry", "", shift=SHIFT, now=NOW)
+    resolve_flag(hr, event, "exit_missing", "", shift=SHIFT, now=NOW)
+    with pytest.raises(PairingError):
+        resolve_flag(hr, event, "exit_missing", "", shift=SHIFT, now=NOW)
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 1
+    assert db.session.scalar(select(func.count(AuditLog.id))) == 1
+
+
+@pytest.fixture
+def recent(app):
+    """A site whose cases happened two local days ago, inside the page's default week."""
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise, code="G1", name="Cổng chính")
+    day = utcnow().astimezone(HANOI).date() - timedelta(days=2)
+    night = make_worker(enterprise, full_name="Ca Đêm")
+    make_event(gate, worker=night, occurred_at=local(day, "22:00"))
+    make_event(gate, worker=night, direction="out", occurred_at=local(day + timedelta(1), "06:00"))
+    forgot = make_worker(enterprise, full_name="Quên Ra")
+    forgotten = make_event(gate, worker=forgot, occurred_at=local(day, "08:00"))
+    twice = make_worker(enterprise, full_name="Vào Hai Lần")
+    make_event(gate, worker=twice, occurred_at=local(day, "07:30"))
+    make_event(gate, worker=twice, occurred_at=local(day, "09:00"))
+    return {
+        "enterprise": enterprise,
+        "hr": make_user("hr", enterprise=enterprise),
+        "forgotten": forgotten,
+    }
+
+
+def test_page_lists_the_last_week_in_vietnamese_and_resolves(client, recent) -> None:
+    login(client, recent["hr"])
+    page = client.get("/hr/pairing").get_data(as_text=True)
+    assert "Quên Ra" in page
+    assert "Vào Hai Lần" in page
+    assert "Ca Đêm" not in page
+    assert "Không có lượt ra trong thời gian ở tối đa" in page
+    assert "Vào lần nữa khi chưa có lượt ra" in page
+    event_id = recent["forgotten"].id
+    response = client.post(
+        f"/hr/pairing/events/{event_id}/resolve?resolved=y",
+        data={"flag": "exit_missing", "note": "Về qua cổng phụ"},
+    )
+    assert response.status_code == 302
+    assert "resolved=y" in response.headers["Location"]
+    page = client.get("/hr/pairing").get_data(as_text=True)
+    assert "Quên Ra" not in page
+    assert "Vào Hai Lần" in page
+    shown = client.get("/hr/pairing?resolved=y").get_data(as_text=True)
+    assert "Quên Ra" in shown
+    assert "Về qua cổng phụ" in shown
+
+
+def test_page_in_english_and_with_a_bad_range(client, recent) -> None:
+    login(client, recent["hr"])
+    client.post("/auth/language/en", data={"next": "/hr/pairing"})
+    page = client.get("/hr/pairing").get_data(as_text=True)
+    assert "Entered again without an exit" in page
+    response = client.get("/hr/pairing?day_from=2026-03-10&day_to=2026-03-01")
+    assert response.status_code == 200
+    assert "The end date is before the start date." in response.get_data(as_text=True)
+    response = client.get("/hr/pairing?day_from=2026-01-01&day_to=2026-03-01")
+    assert "Choose at most 31 days." in response.get_data(as_text=True)
+
+
+def test_bad_flag_is_refused_with_a_message_and_stores_nothing(client, recent) -> None:
+    login(client, recent["hr"])
+    response = client.post(
+        f"/hr/pairing/events/{recent['forgotten'].id}/resolve",
+        data={"flag": "nonsense"},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "Không thể xử lý cảnh báo này" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+
+
+def test_another_enterprises_event_gives_404_and_changes_nothing(client, recent) -> None:
+    other = make_enterprise()
+    login(client, make_user("hr", enterprise=other))
+    response = client.post(
+        f"/hr/pairing/events/{recent['forgotten'].id}/resolve",
+        data={"flag": "exit_missing", "note": "x"},
+    )
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+    assert db.session.scalar(select(func.count(AuditLog.id))) == 0
+    assert "Quên Ra" not in client.get("/hr/pairing").get_data(as_text=True)
+
+
+def test_resolving_needs_the_csrf_token(client, app, csrf_enabled, recent) -> None:
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post(
+        "/auth/login",
+        data={"username": recent["hr"].username, "password": PASSWORD, "csrf_token": token},
+    )
+    response = client.post(
+        f"/hr/pairing/events/{recent['forgotten'].id}/resolve", data={"flag": "exit_missing"}
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+
+
+def test_retention_purge_of_an_event_takes_its_resolution_along(site) -> None:
+    hr, event = site["hr"], site["forgotten"]
+    resolve_flag(hr, event, "exit_missing", "", shift=SHIFT, now=NOW)
+    db.session.execute(delete(GateEvent).where(GateEvent.id == event.id))
+    db.session.commit()
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
