@@ -45,24 +45,29 @@ def _zone_form(zone: Zone | None = None) -> ZoneForm:
     return form
 
 
+def _saved_zone(form, zone: Zone | None) -> bool:  # type: ignore[no-untyped-def]
+    """Save a new (`zone` None) or edited zone from its form; flash the outcome."""
+    try:
+        services.save_zone(
+            current_user,
+            zone,
+            name=form.name.data,
+            province_code=form.province_code.data,
+            now=utcnow(),
+        )
+    except services.Conflict:
+        flash(_("A zone with this name already exists."), "error")
+        return False
+    flash(_("Zone saved."), "info")
+    return True
+
+
 @bp.route("/zones", methods=["GET", "POST"])
 @admin_only
 def zones():
     form = _zone_form()
-    if form.validate_on_submit():
-        try:
-            services.save_zone(
-                current_user,
-                None,
-                name=form.name.data,
-                province_code=form.province_code.data,
-                now=utcnow(),
-            )
-        except services.Conflict:
-            flash(_("A zone with this name already exists."), "error")
-        else:
-            flash(_("Zone saved."), "info")
-            return redirect(url_for("admin.zones"))
+    if form.validate_on_submit() and _saved_zone(form, None):
+        return redirect(url_for("admin.zones"))
     return render_template("admin/zones.html", form=form, zones=services.zones(current_user))
 
 
@@ -71,20 +76,8 @@ def zones():
 def zone(zone_id: int):
     zone = get_scoped_or_404(Zone, zone_id)
     form = _zone_form(zone)
-    if form.validate_on_submit():
-        try:
-            services.save_zone(
-                current_user,
-                zone,
-                name=form.name.data,
-                province_code=form.province_code.data,
-                now=utcnow(),
-            )
-        except services.Conflict:
-            flash(_("A zone with this name already exists."), "error")
-        else:
-            flash(_("Zone saved."), "info")
-            return redirect(url_for("admin.zones"))
+    if form.validate_on_submit() and _saved_zone(form, zone):
+        return redirect(url_for("admin.zones"))
     return render_template("admin/zone.html", form=form, zone=zone)
 
 
