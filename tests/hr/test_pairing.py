@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from server.extensions import db
-from server.hr.pairing.services import PairingError, pairing_flags, resolve_flag
+from server.hr.pairing.services import PairingError, pairing_flags, reopen_flag, resolve_flag
 from server.models import AuditLog, GateEvent, PairingResolution, utcnow
 from tests.factories import (
     PASSWORD,
@@ -109,6 +109,28 @@ def test_a_flag_the_event_does_not_carry_or_resolved_twice_is_refused(site) -> N
         resolve_flag(hr, event, "exit_missing", "", shift=SHIFT, now=NOW)
     assert db.session.scalar(select(func.count(PairingResolution.id))) == 1
     assert db.session.scalar(select(func.count(AuditLog.id))) == 1
+
+
+def test_reopening_brings_the_flag_back_and_both_steps_are_audited(site) -> None:
+    hr, event = site["hr"], site["forgotten"]
+    resolve_flag(hr, event, "exit_missing", "Nhầm người", shift=SHIFT, now=NOW)
+    reopen_flag(hr, event, "exit_missing", now=NOW + timedelta(minutes=5))
+    assert ("Quên Ra", "exit_missing", None) in listed(hr)
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+    actions = db.session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert actions == ["pairing_flag.resolved", "pairing_flag.reopened"]
+    reopened = db.session.scalar(select(AuditLog).where(AuditLog.action == "pairing_flag.reopened"))
+    assert reopened.details["note"] == "Nhầm người"
+    assert reopened.details["resolved_by_id"] == hr.id
+    # Reopened, it can be resolved again with a better note.
+    resolve_flag(hr, event, "exit_missing", "Về qua cổng phụ", shift=SHIFT, now=NOW)
+    assert db.session.scalar(select(PairingResolution.note)) == "Về qua cổng phụ"
+
+
+def test_reopening_a_flag_that_is_not_resolved_is_refused(site) -> None:
+    with pytest.raises(PairingError):
+        reopen_flag(site["hr"], site["forgotten"], "exit_missing", now=NOW)
+    assert db.session.scalar(select(func.count(AuditLog.id))) == 0
 
 
 @pytest.fixture
@@ -212,3 +234,38 @@ def test_retention_purge_of_an_event_takes_its_resolution_along(site) -> None:
     db.session.execute(delete(GateEvent).where(GateEvent.id == event.id))
     db.session.commit()
     assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+
+
+def test_page_reopens_a_resolved_flag_and_refuses_a_bad_one(client, recent) -> None:
+    login(client, recent["hr"])
+    event_id = recent["forgotten"].id
+    client.post(f"/hr/pairing/events/{event_id}/resolve", data={"flag": "exit_missing"})
+    shown = client.get("/hr/pairing?resolved=y").get_data(as_text=True)
+    assert f"/hr/pairing/events/{event_id}/reopen" in shown
+    assert "Mở lại" in shown
+    response = client.post(
+        f"/hr/pairing/events/{event_id}/reopen?resolved=y",
+        data={"flag": "exit_missing"},
+        follow_redirects=True,
+    )
+    assert "Đã mở lại cảnh báo" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+    again = client.post(
+        f"/hr/pairing/events/{event_id}/reopen",
+        data={"flag": "exit_missing"},
+        follow_redirects=True,
+    )
+    assert "Cảnh báo này chưa được xử lý." in again.get_data(as_text=True)
+    bad = client.post(
+        f"/hr/pairing/events/{event_id}/reopen", data={"flag": "nonsense"}, follow_redirects=True
+    )
+    assert "Không thể mở lại cảnh báo này" in bad.get_data(as_text=True)
+
+
+def test_another_enterprise_cannot_reopen(client, recent) -> None:
+    hr, event = recent["hr"], recent["forgotten"]
+    resolve_flag(hr, event, "exit_missing", "", shift=timedelta(hours=12), now=utcnow())
+    login(client, make_user("hr", enterprise=make_enterprise()))
+    response = client.post(f"/hr/pairing/events/{event.id}/reopen", data={"flag": "exit_missing"})
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 1

@@ -1,4 +1,4 @@
-"""The pairing page's filter (read from the query string) and its resolve button."""
+"""The pairing page's filter (read from the query string) and its resolve and reopen buttons."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ class PairingFilterForm(FlaskForm):
         return True
 
 
-class ResolveFlagForm(FlaskForm):
+class FlagForm(FlaskForm):
+    """Names one flag of the event in the URL: what reopening needs."""
+
     flag = HiddenField(validators=[DataRequired(), AnyOf(FLAGS)])
+
+
+class ResolveFlagForm(FlagForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])

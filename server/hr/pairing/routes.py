@@ -1,4 +1,4 @@
-"""The pairing-flags page and its resolve action: parse, call a service, render. On hr's bp."""
+"""The pairing-flags page, its resolve and reopen actions: parse, call a service. On hr's bp."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from server.admin.config import effective
 from server.clock import local_today
 from server.hr import bp
 from server.hr.pairing import services
-from server.hr.pairing.forms import PairingFilterForm, ResolveFlagForm
+from server.hr.pairing.forms import FlagForm, PairingFilterForm, ResolveFlagForm
 from server.models import GateEvent, utcnow
 
 FILTER_ARGUMENTS = ("day_from", "day_to", "resolved")
@@ -51,6 +51,7 @@ def pairing():
         flags=flags,
         flag_labels=services.FLAG_LABELS,
         resolve_form=ResolveFlagForm(),
+        reopen_form=FlagForm(),
         shift_hours=_shift().total_seconds() / 3600,
         query=_filters(),
     )
@@ -79,4 +80,24 @@ def pairing_resolve(event_id):
         flash(str(error), "error")
     else:
         flash(_("Flag resolved; the gate record is kept as it was."))
+    return redirect(back)
+
+
+@bp.route("/pairing/events/<uuid:event_id>/reopen", methods=["POST"])
+@role_required("hr")
+def pairing_reopen(event_id):
+    event = get_scoped_or_404(GateEvent, event_id)
+    form = FlagForm()
+    back = url_for("hr.pairing", **_filters())
+    if not form.validate():
+        flash(_("This flag cannot be reopened: reload the page and try again."), "error")
+        return redirect(back)
+    try:
+        services.reopen_flag(
+            current_user, event, form.flag.data, now=utcnow(), ip=request.remote_addr or ""
+        )
+    except services.PairingError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("Flag reopened; the earlier resolution stays in the audit log."))
     return redirect(back)

@@ -221,3 +221,31 @@ def resolve_flag(
         db.session.rollback()
         raise PairingError(_l("This flag is already resolved.")) from error
     return resolution
+
+
+def reopen_flag(user: User, event: GateEvent, flag: str, *, now: datetime, ip: str = "") -> None:
+    """Take back a resolution made in error: the flag is open again, the audit log keeps both."""
+    resolution = db.session.scalar(
+        select(PairingResolution).where(
+            PairingResolution.event_id == event.id, PairingResolution.flag == flag
+        )
+    )
+    if resolution is None:
+        raise PairingError(_l("This flag is not resolved."))
+    record_audit(
+        user,
+        "pairing_flag.reopened",
+        now=now,
+        target_type="gate_event",
+        target_id=event.id,
+        enterprise_id=event.enterprise_id,
+        ip=ip,
+        details={
+            "flag": flag,
+            "note": resolution.note,
+            "resolved_by_id": resolution.resolved_by_id,
+            "resolved_at": resolution.resolved_at.isoformat(),
+        },
+    )
+    db.session.delete(resolution)
+    db.session.commit()
