@@ -3,6 +3,8 @@
 The personal-data rules (Decree 13/2023/ND-CP) require keeping records only as long as their
 purpose needs. Four categories have a period each; declaration answers are health data about a
 person seen at the gate, so they follow the visitors' (shorter) period, not the gate records'.
+An evacuation roll call is a record of who was inside, so it follows the gate records' period;
+the visitors named in it lose their names with the visitors' period, like the visitors themselves.
 
 Every step works in chunks of at most `chunk_size` rows, each committed on its own, so a purge
 never loads a table and a purge cut short resumes where it stopped on its next run. Deletions
@@ -37,6 +39,8 @@ from server.models import (
     GateEvent,
     PurgedSeqRange,
     QuarantinedEvent,
+    RollCall,
+    RollCallEntry,
     SelfCheckin,
     SyncBatch,
     User,
@@ -130,6 +134,12 @@ def plan_purge(now: datetime, policy: Policy) -> list[CategoryOutcome]:
     events.counts["sync_batches"] = _count(
         select(func.count(SyncBatch.id)).where(*_batch_is_spent(events.cutoff))
     )
+    visitors.counts["roll_call_visitors_cleared"] = _count(
+        select(func.count(RollCallEntry.id)).where(_roll_call_visitor_is_old(visitors.cutoff))
+    )
+    events.counts["roll_calls"] = _count(
+        select(func.count(RollCall.id)).where(RollCall.started_at < events.cutoff)
+    )
     audit.counts["audit_rows"] = _count(
         select(func.count(AuditLog.id)).where(AuditLog.at < audit.cutoff)
     )
@@ -167,6 +177,10 @@ def purge(
     events.counts["sync_batches"] = _in_chunks(
         lambda: _delete_chunk(SyncBatch.id, _batch_is_spent(events.cutoff), chunk_size)
     )
+    visitors.counts["roll_call_visitors_cleared"] = _in_chunks(
+        lambda: _clear_roll_call_visitors(visitors.cutoff, chunk_size)
+    )
+    events.counts["roll_calls"] = _in_chunks(lambda: _delete_roll_calls(events.cutoff, chunk_size))
     audit.counts["audit_rows"] = _in_chunks(
         lambda: _delete_chunk(AuditLog.id, AuditLog.at < audit.cutoff, chunk_size)
     )
@@ -302,6 +316,68 @@ def _batch_is_spent(cutoff: datetime) -> list[ColumnElement[bool]]:
             QuarantinedEvent.batch_id == SyncBatch.id, QuarantinedEvent.received_at >= cutoff
         ),
     ]
+
+
+def _roll_call_visitor_is_old(cutoff: datetime) -> ColumnElement[bool]:
+    """A visitor named in a roll call started before `cutoff`, not yet cleared."""
+    return RollCallEntry.id.in_(
+        select(RollCallEntry.id)
+        .join(RollCall, RollCall.id == RollCallEntry.roll_call_id)
+        .where(
+            RollCall.started_at < cutoff,
+            RollCallEntry.kind == "visitor",
+            or_(RollCallEntry.name != "", RollCallEntry.code != "", RollCallEntry.department != ""),
+        )
+    )
+
+
+def _clear_roll_call_visitors(cutoff: datetime, chunk_size: int) -> int:
+    """Blank the visitors of old roll calls; the rows stay, so the roll call's counts hold."""
+    ids = list(
+        db.session.scalars(
+            select(RollCallEntry.id)
+            .where(_roll_call_visitor_is_old(cutoff))
+            .order_by(RollCallEntry.id)
+            .limit(chunk_size)
+        )
+    )
+    if not ids:
+        db.session.rollback()
+        return 0
+    # The tablet keyed a visitor by name: the key must go too, and stay unique in its roll call.
+    db.session.execute(
+        update(RollCallEntry),
+        [
+            {
+                "id": entry_id,
+                "person_key": f"v:#{entry_id}",
+                "name": "",
+                "code": "",
+                "department": "",
+            }
+            for entry_id in ids
+        ],
+    )
+    db.session.commit()
+    return len(ids)
+
+
+def _delete_roll_calls(cutoff: datetime, chunk_size: int) -> int:
+    ids = list(
+        db.session.scalars(
+            select(RollCall.id)
+            .where(RollCall.started_at < cutoff)
+            .order_by(RollCall.id)
+            .limit(chunk_size)
+        )
+    )
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(delete(RollCallEntry).where(RollCallEntry.roll_call_id.in_(ids)))
+    db.session.execute(delete(RollCall).where(RollCall.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
 
 
 def _purge_events(cutoff: datetime, zone: ZoneInfo, chunk_size: int) -> dict[str, int]:

@@ -15,6 +15,8 @@ from server.models import (
     DeclarationAnswer,
     GateEvent,
     QuarantinedEvent,
+    RollCall,
+    RollCallEntry,
     SelfCheckin,
     SyncBatch,
     Visitor,
@@ -28,6 +30,7 @@ from tests.factories import (
     make_gate,
     make_poster,
     make_question,
+    make_roll_call,
     make_visitor_pass,
     make_worker,
 )
@@ -192,7 +195,11 @@ def test_stale_visitors_are_anonymised_not_deleted_and_tablets_hear_of_it() -> N
 
     visitors = by_category(purge(NOW, POLICY, timezone=TZ))["visitors"]
 
-    assert visitors == {"visitors_anonymised": 1, "event_details_cleared": 1}
+    assert visitors == {
+        "visitors_anonymised": 1,
+        "event_details_cleared": 1,
+        "roll_call_visitors_cleared": 0,
+    }
     anonymised = db.session.get(Visitor, stale.visitor_id)
     assert (anonymised.full_name, anonymised.phone, anonymised.organisation) == ("", None, "")
     assert anonymised.id_number_last4 is None
@@ -204,6 +211,7 @@ def test_stale_visitors_are_anonymised_not_deleted_and_tablets_hear_of_it() -> N
     assert by_category(plan_purge(NOW, POLICY))["visitors"] == {
         "visitors_anonymised": 0,
         "event_details_cleared": 0,
+        "roll_call_visitors_cleared": 0,
     }
 
 
@@ -293,3 +301,56 @@ def test_purged_seqs_of_a_tablet_are_remembered_as_received_ranges() -> None:
         (device.id, 0): [(1, 4), (6, 7)],
         (device.id, 1): [(2, 2)],
     }
+
+
+def test_roll_calls_go_with_the_gate_records_and_their_visitors_with_the_visitors() -> None:
+    enterprise = make_enterprise()
+    old = make_roll_call(enterprise=enterprise, started_at=days_ago(400))
+    mid = make_roll_call(enterprise=enterprise, started_at=days_ago(100))
+    mid.entries.append(
+        RollCallEntry(person_key="w:7", kind="worker", name="Công Nhân", department="May 1")
+    )
+    recent = make_roll_call(enterprise=enterprise, started_at=days_ago(10))
+    db.session.commit()
+    old_id, mid_id, recent_id = old.id, mid.id, recent.id
+
+    # The visitors step runs first: the old roll call's two visitors are cleared, then it goes.
+    planned = by_category(plan_purge(NOW, POLICY))
+    assert planned["events"]["roll_calls"] == 1
+    assert planned["visitors"]["roll_call_visitors_cleared"] == 4
+
+    outcomes = by_category(purge(NOW, POLICY, timezone=TZ))
+
+    assert outcomes["events"]["roll_calls"] == 1
+    assert outcomes["visitors"]["roll_call_visitors_cleared"] == 4
+    assert db.session.get(RollCall, old_id) is None
+    assert (
+        db.session.scalar(
+            select(func.count(RollCallEntry.id)).where(RollCallEntry.roll_call_id == old_id)
+        )
+        == 0
+    )
+    kept = db.session.execute(
+        select(RollCallEntry.kind, RollCallEntry.name, RollCallEntry.ticked_at.is_not(None))
+        .where(RollCallEntry.roll_call_id == mid_id)
+        .order_by(RollCallEntry.id)
+    ).all()
+    # The visitors lose their names, not their place in the count; the worker stays named.
+    assert [tuple(row) for row in kept] == [
+        ("visitor", "", False),
+        ("visitor", "", True),
+        ("worker", "Công Nhân", False),
+    ]
+    keys = db.session.scalars(
+        select(RollCallEntry.person_key).where(RollCallEntry.roll_call_id == mid_id)
+    ).all()
+    assert not any("khach" in key for key in keys)
+    assert sorted(
+        db.session.scalars(
+            select(RollCallEntry.name).where(RollCallEntry.roll_call_id == recent_id)
+        ).all()
+    ) == ["Khách A", "Khách B"]
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "retention.purge"))
+    assert audit.details["events"]["roll_calls"] == 1
+    assert audit.details["visitors"]["roll_call_visitors_cleared"] == 4
+    assert by_category(plan_purge(NOW, POLICY))["visitors"]["roll_call_visitors_cleared"] == 0
