@@ -207,11 +207,17 @@ def _in_chunks(step: Callable[[], int]) -> int:
     return total
 
 
-def _delete_chunk(key: Any, criteria: Any, chunk_size: int) -> int:
+def _next_chunk(key: Any, criteria: Any, chunk_size: int) -> list[Any]:
+    """The first `chunk_size` keys matching `criteria`; none left ends the read transaction."""
     criteria = criteria if isinstance(criteria, list | tuple) else [criteria]
     ids = list(db.session.scalars(select(key).where(*criteria).order_by(key).limit(chunk_size)))
     if not ids:
         db.session.rollback()
+    return ids
+
+
+def _delete_chunk(key: Any, criteria: Any, chunk_size: int) -> int:
+    if not (ids := _next_chunk(key, criteria, chunk_size)):
         return 0
     db.session.execute(delete(key.class_).where(key.in_(ids)))
     db.session.commit()
@@ -245,16 +251,7 @@ def _visitor_is_stale(cutoff: datetime) -> list[ColumnElement[bool]]:
 
 def _anonymise_visitors(cutoff: datetime, chunk_size: int) -> int:
     """Blank the details of stale visitors; the rows stay, events and passes point at them."""
-    ids = list(
-        db.session.scalars(
-            select(Visitor.id)
-            .where(*_visitor_is_stale(cutoff))
-            .order_by(Visitor.id)
-            .limit(chunk_size)
-        )
-    )
-    if not ids:
-        db.session.rollback()
+    if not (ids := _next_chunk(Visitor.id, _visitor_is_stale(cutoff), chunk_size)):
         return 0
     db.session.execute(
         update(Visitor)
@@ -333,16 +330,7 @@ def _roll_call_visitor_is_old(cutoff: datetime) -> ColumnElement[bool]:
 
 def _clear_roll_call_visitors(cutoff: datetime, chunk_size: int) -> int:
     """Blank the visitors of old roll calls; the rows stay, so the roll call's counts hold."""
-    ids = list(
-        db.session.scalars(
-            select(RollCallEntry.id)
-            .where(_roll_call_visitor_is_old(cutoff))
-            .order_by(RollCallEntry.id)
-            .limit(chunk_size)
-        )
-    )
-    if not ids:
-        db.session.rollback()
+    if not (ids := _next_chunk(RollCallEntry.id, _roll_call_visitor_is_old(cutoff), chunk_size)):
         return 0
     # The tablet keyed a visitor by name: the key must go too, and stay unique in its roll call.
     db.session.execute(
@@ -363,16 +351,7 @@ def _clear_roll_call_visitors(cutoff: datetime, chunk_size: int) -> int:
 
 
 def _delete_roll_calls(cutoff: datetime, chunk_size: int) -> int:
-    ids = list(
-        db.session.scalars(
-            select(RollCall.id)
-            .where(RollCall.started_at < cutoff)
-            .order_by(RollCall.id)
-            .limit(chunk_size)
-        )
-    )
-    if not ids:
-        db.session.rollback()
+    if not (ids := _next_chunk(RollCall.id, RollCall.started_at < cutoff, chunk_size)):
         return 0
     db.session.execute(delete(RollCallEntry).where(RollCallEntry.roll_call_id.in_(ids)))
     db.session.execute(delete(RollCall).where(RollCall.id.in_(ids)))
