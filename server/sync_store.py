@@ -254,6 +254,10 @@ class SqlSyncStore:
         query = select(Enterprise.roster_version).where(Enterprise.id == enterprise_id)
         return self.session.scalar(query) or 0
 
+    def id_card_fields(self, enterprise_id: int) -> list[str]:
+        query = select(Enterprise.id_card_fields).where(Enterprise.id == enterprise_id)
+        return list(self.session.scalar(query) or [])
+
     def roster_people(
         self, enterprise_id: int, after: int, upto: int, limit: int
     ) -> list[RosterPerson]:

@@ -598,5 +598,6 @@ def pull_roster(
             "next_cursor": page[-1].version if page else cursor,
             "has_more": len(merged) > limit,
             "server_time": now,
+            "id_card_fields": store.id_card_fields(device.enterprise_id),
         }
     )

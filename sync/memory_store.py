@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sync.schemas import ID_CARD_FIELDS
 from sync.store import (
     BatchClose,
     BatchOpen,
@@ -60,6 +61,7 @@ class MemoryStore:
         self._by_seq: dict[tuple[int, int, int], str] = {}
         self.quarantined: list[tuple[int, QuarantineRow]] = []
         self.batches: dict[int, MemoryBatch] = {}
+        self.id_card_choices: dict[int, list[str]] = {}
 
     # Setting up the world the engine reads.
 
@@ -202,6 +204,9 @@ class MemoryStore:
 
     def roster_version(self, enterprise_id: int) -> int:
         return self._counter.get(enterprise_id, 0)
+
+    def id_card_fields(self, enterprise_id: int) -> list[str]:
+        return self.id_card_choices.get(enterprise_id, list(ID_CARD_FIELDS))
 
     def roster_people(
         self, enterprise_id: int, after: int, upto: int, limit: int

@@ -21,6 +21,9 @@ MAX_INFLATED_BYTES = 8 * 1024 * 1024
 MAX_SEQ = 2**53 - 1
 # Ids beyond a 32-bit column would make the database, not the validation, refuse the value.
 MAX_ID = 2**31 - 1
+# What a gate may keep of a visitor's chip ID card (CCCD) besides the name; each enterprise
+# chooses among these, and the roster page tells its tablets.
+ID_CARD_FIELDS = ("birth_date", "last4", "province")
 ROSTER_DEFAULT_LIMIT = 1000
 ROSTER_MAX_LIMIT = 5000
 
@@ -224,6 +227,7 @@ class RosterPageSchema(Schema):
     next_cursor = fields.Integer()
     has_more = fields.Boolean()
     server_time = fields.AwareDateTime()
+    id_card_fields = fields.List(fields.String())
 
 
 class GateSchema(Schema):

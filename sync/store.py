@@ -200,6 +200,10 @@ class SyncStore(Protocol):
         """The change counter as committed: every change numbered up to it is already visible."""
         ...
 
+    def id_card_fields(self, enterprise_id: int) -> list[str]:
+        """What the enterprise's gates keep of a visitor's chip ID card besides the name."""
+        ...
+
     def roster_people(
         self, enterprise_id: int, after: int, upto: int, limit: int
     ) -> list[RosterPerson]:

@@ -4,8 +4,9 @@
 // Pure: no DOM, no storage.
 
 export const FIELDS = ['number', 'old_number', 'name', 'birth_date', 'sex', 'address', 'issue_date'];
-// Personal-data rules: a visitor is recorded with these and nothing else of the card.
-export const KEPT = ['name', 'birth_date', 'last4', 'province'];
+// Personal-data rules: a visitor is recorded with the name and, of the rest of the card, only
+// what the enterprise chose among these (the roster pull says which; this until the first pull).
+export const DEFAULT_KEPT = ['birth_date', 'last4', 'province'];
 
 // A card number, then "|": enough to tell a card from a badge, a pass or a poster, and to give a
 // broken card a message of its own rather than "not a badge".
@@ -77,8 +78,12 @@ export function parseCccd(text) {
   return card;
 }
 
-/** What the gate keeps of a card besides the name: the visitor's note, e.g. "CCCD …1234 · 01/01/1990 · Lai Châu". */
-export function cardNote(card) {
-  const birth = card.birth_date ? card.birth_date.split('-').reverse().join('/') : '';
-  return [card.last4 ? `CCCD …${card.last4}` : 'CCCD', birth, card.province || ''].filter(Boolean).join(' · ');
+/**
+ * What the gate keeps of a card besides the name, as the visitor's note: e.g. "CCCD …1234 ·
+ * 01/01/1990 · Lai Châu" with every field kept, "CCCD" alone (identified by card) with none.
+ */
+export function cardNote(card, kept = DEFAULT_KEPT) {
+  const keeps = (field) => kept.includes(field) && card[field];
+  const birth = keeps('birth_date') ? card.birth_date.split('-').reverse().join('/') : '';
+  return [keeps('last4') ? `CCCD …${card.last4}` : 'CCCD', birth, keeps('province') || ''].filter(Boolean).join(' · ');
 }

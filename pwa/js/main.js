@@ -49,7 +49,7 @@ const scheduler = new SyncScheduler({
   onRoster: async (changes) => {
     if (changes) roster.apply(changes);
     else await roster.load();
-    capture.renderResults();
+    if (!changes || changes.people.length || changes.passes.length) capture.renderResults();
   },
 });
 

@@ -1,4 +1,5 @@
 // The cached roster held in memory, so a scan resolves to a name well within 100 ms.
+import { DEFAULT_KEPT } from './cccd.js';
 import { STORES, req, run } from './db.js';
 import { RosterIndex } from './search.js';
 
@@ -8,20 +9,28 @@ export class Roster {
     this.byBadge = new Map();
     this.passes = new Map();
     this.index = new RosterIndex();
+    // What the enterprise keeps of a visitor's chip ID card besides the name.
+    this.idCardFields = DEFAULT_KEPT;
   }
 
   async load() {
-    const [people, passes] = await run([STORES.people, STORES.passes], 'readonly', (tx) =>
-      Promise.all([req(tx.objectStore(STORES.people).getAll()), req(tx.objectStore(STORES.passes).getAll())]),
+    const stores = [STORES.people, STORES.passes, STORES.meta];
+    const [people, passes, idCardFields] = await run(stores, 'readonly', (tx) =>
+      Promise.all([
+        req(tx.objectStore(STORES.people).getAll()),
+        req(tx.objectStore(STORES.passes).getAll()),
+        req(tx.objectStore(STORES.meta).get('id_card_fields')),
+      ]),
     );
     this.people.clear();
     this.byBadge.clear();
     this.passes.clear();
-    this.apply({ people, passes });
+    this.apply({ people, passes, idCardFields: idCardFields && idCardFields.value });
   }
 
   /** Merge changed people and passes (as pulled) and rebuild the search index. */
-  apply({ people, passes }) {
+  apply({ people, passes, idCardFields }) {
+    if (Array.isArray(idCardFields)) this.idCardFields = idCardFields;
     for (const person of people) {
       const previous = this.people.get(person.id);
       if (previous && previous.badge_token) this.byBadge.delete(previous.badge_token);

@@ -137,10 +137,10 @@ export class SyncScheduler {
     const device = await getDevice();
     // Who is inside is kept for a roll call without the link; a failed refresh keeps the last one.
     if (device) await pullInside(device).catch(() => {});
-    if (changes.people.length || changes.passes.length) {
-      this.onRoster(changes);
-      this.channel.postMessage('roster');
-    }
+    const changed = changes.people.length || changes.passes.length;
+    // The ID-card choice comes with every pull and may change with no roster change.
+    if (changed || changes.idCardFields) this.onRoster(changes);
+    if (changed) this.channel.postMessage('roster');
     return changes;
   }
 

@@ -77,12 +77,12 @@ export function drain() {
   });
 }
 
-/** Pull roster changes since the stored cursor; resolves with the changed people and passes. */
+/** Pull roster changes since the stored cursor; resolves with the changed people and passes and the ID-card choice. */
 export function pullRoster() {
   return navigator.locks.request(ROSTER_LOCK, async () => {
     const device = await getDevice();
     if (!device) return { people: [], passes: [] };
-    const changed = { people: [], passes: [] };
+    const changed = { people: [], passes: [], idCardFields: undefined };
     const fetchPage = (cursor) => api.pullRoster(device.token, cursor, ROSTER_PAGE);
     let next = fetchPage((await getMeta('roster_cursor')) || 0);
     while (next) {
@@ -95,7 +95,11 @@ export function pullRoster() {
         for (const person of page.people) tx.objectStore(STORES.people).put(person);
         for (const pass of page.passes) tx.objectStore(STORES.passes).put(pass);
         await req(tx.objectStore(STORES.meta).put({ key: 'roster_cursor', value: page.next_cursor }));
+        if (Array.isArray(page.id_card_fields)) {
+          await req(tx.objectStore(STORES.meta).put({ key: 'id_card_fields', value: page.id_card_fields }));
+        }
       });
+      if (Array.isArray(page.id_card_fields)) changed.idCardFields = page.id_card_fields;
       changed.people.push(...page.people);
       changed.passes.push(...page.passes);
     }

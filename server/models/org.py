@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import db
 from server.models.types import UTCDateTime, utcnow
+from sync.schemas import ID_CARD_FIELDS
 
 ROLES = ("admin", "inspector", "hr")
 
@@ -51,6 +52,8 @@ class Enterprise(db.Model):
     # The roster change counter: bumped under a row lock on every change of a person or pass,
     # so a cursor never skips a change committed late by a concurrent transaction.
     roster_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What its gates keep of a visitor's chip ID card besides the name (sync/schemas.py).
+    id_card_fields: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(ID_CARD_FIELDS))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     zone: Mapped[Zone | None] = relationship(back_populates="enterprises")

@@ -88,3 +88,20 @@ def test_a_cursor_ahead_of_the_server_starts_over(
 
     assert [p["id"] for p in page["people"]] == [worker.id]
     assert page["next_cursor"] == worker.roster_version
+
+
+def test_every_page_says_what_the_gates_keep_of_a_chip_id_card(
+    client: FlaskClient, enterprise: Enterprise, auth: dict[str, str]
+) -> None:
+    assert pull(client, auth)["id_card_fields"] == ["birth_date", "last4", "province"]
+    other = make_enterprise()
+    other.id_card_fields = []
+    enterprise.id_card_fields = ["last4"]
+    db.session.commit()
+
+    # A change of the choice needs no roster change: an empty page carries it too.
+    page = pull(client, auth, f"cursor={enterprise.roster_version}")
+
+    assert page["people"] == []
+    assert page["passes"] == []
+    assert page["id_card_fields"] == ["last4"]

@@ -141,6 +141,19 @@ def test_a_broken_card_is_read_as_far_as_it_goes(module_page, text, ok, invalid,
     assert parsed["missing"] == missing
 
 
+def test_the_note_holds_only_what_the_enterprise_keeps(module_page):
+    notes = module_page.evaluate(
+        """async (text) => {
+            const cccd = await import('/app/js/cccd.js');
+            const card = cccd.parseCccd(text);
+            const choices = [['last4'], ['province', 'birth_date'], []];
+            return choices.map((kept) => cccd.cardNote(card, kept));
+        }""",
+        FULL,
+    )
+    assert notes == ["CCCD …5678", "CCCD · 02/03/1985 · Lai Châu", "CCCD"]
+
+
 def test_only_card_shaped_codes_are_taken_for_a_card(module_page):
     looks = module_page.evaluate(
         """async (texts) => {
@@ -248,3 +261,34 @@ def test_the_camera_reads_a_card_into_the_visitor_form(site, open_tablet, tmp_pa
     wait_until(lambda: stored_events(site.app), DRAIN_TIMEOUT, "the visitor event was stored")
     events = stored_events(site.app)
     assert [(e["method"], e["direction"]) for e in events] == [("camera", "out")]
+
+
+def keep_of_id_cards(app, gate_id: int, kept: list[str]) -> None:
+    from server.extensions import db
+    from server.models import Enterprise, Gate
+
+    with app.app_context():
+        gate = db.session.get(Gate, gate_id)
+        db.session.get(Enterprise, gate.enterprise_id).id_card_fields = kept
+        db.session.commit()
+        db.session.remove()
+
+
+def test_the_tablet_keeps_what_hr_chose_for_the_enterprise(site, open_tablet):
+    keep_of_id_cards(site.app, site.world.gates[0]["id"], ["last4"])
+    tablet = enrolled(open_tablet, site)
+    page = tablet.page
+
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    dispatch_keys(page, FULL)
+    page.wait_for_selector("#visitor-dialog[open]")
+    kept = page.inner_text("#visitor-card-kept")
+    assert "CCCD …5678" in kept
+    assert "1985" not in kept
+    assert "Lai Châu" not in kept
+    page.click("#visitor-form button[value=in]")
+    tablet.wait_saved()
+
+    tablet.wait_waiting(0, DRAIN_TIMEOUT)
+    notes = list(stored_notes(site.app).values())
+    assert notes == ["CCCD …5678"]

@@ -172,3 +172,43 @@ def test_gate_list_shows_only_the_enterprise_gates(site, client):
 
     assert "Cổng chính" in html
     assert "Cổng công ty B" not in html
+
+
+def test_hr_chooses_what_the_gates_keep_of_a_visitors_chip_id_card(site, client):
+    page = client.get("/hr/gates").get_data(as_text=True)
+    assert "Căn cước gắn chip (CCCD) của khách" in page
+    assert page.count('type="checkbox"') == 3
+    assert page.count("checked") == 3
+
+    response = client.post(
+        "/hr/gates/id-card", data={"fields_kept": ["province", "last4"]}, follow_redirects=True
+    )
+
+    assert "Đã lưu" in response.get_data(as_text=True)
+    db.session.refresh(site["enterprise"])
+    assert site["enterprise"].id_card_fields == ["last4", "province"]
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "update_id_card_fields"))
+    assert audit.details == {
+        "before": ["birth_date", "last4", "province"],
+        "after": ["last4", "province"],
+    }
+    assert audit.enterprise_id == site["enterprise"].id
+    # Nothing ticked keeps the name only.
+    client.post("/hr/gates/id-card", data={})
+    db.session.refresh(site["enterprise"])
+    assert site["enterprise"].id_card_fields == []
+
+
+def test_an_unknown_id_card_field_is_refused_and_changes_nothing(site, client):
+    other = make_enterprise()
+    response = client.post(
+        "/hr/gates/id-card",
+        data={"fields_kept": ["last4", "number"]},
+        follow_redirects=True,
+    )
+
+    assert "Hãy chọn trong các mục đã liệt kê." in response.get_data(as_text=True)
+    db.session.refresh(site["enterprise"])
+    assert site["enterprise"].id_card_fields == ["birth_date", "last4", "province"]
+    assert other.id_card_fields == ["birth_date", "last4", "province"]
+    assert db.session.scalar(select(func.count(AuditLog.id))) == 0

@@ -163,7 +163,7 @@ export class CaptureView {
     // A card scanned into the open form keeps what the guard already typed there.
     if (!dialog.open) form.reset();
     if (name || !dialog.open) form.elements.name.value = name;
-    const note = card && (card.last4 || card.birth_date || card.province) ? cardNote(card) : null;
+    const note = card && (card.last4 || card.birth_date || card.province) ? cardNote(card, this.roster.idCardFields) : null;
     this.card = card ? { note, method } : null;
     const info = byId('visitor-card');
     info.hidden = !card;

@@ -13,11 +13,14 @@ from wtforms import (
     HiddenField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from server.hr.activity.services import LAG_CHOICES, LogFilter
+from sync.schemas import ID_CARD_FIELDS
 
 
 def optional_int(value: Any) -> int | None:
@@ -134,6 +137,24 @@ class GateForm(FlaskForm):
     )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     active = BooleanField(_l("Open (tablets and posters may record here)"), default=True)
+
+
+ID_CARD_FIELD_LABELS = {
+    "birth_date": _l("Date of birth"),
+    "last4": _l("Last 4 digits of the card number"),
+    "province": _l("Province of the permanent address"),
+}
+
+
+class IdCardFieldsForm(FlaskForm):
+    """What the gates keep of a visitor's chip ID card; none ticked keeps the name only."""
+
+    fields_kept = SelectMultipleField(
+        _l("Kept besides the name"),
+        choices=[SelectChoice(name, ID_CARD_FIELD_LABELS[name]) for name in ID_CARD_FIELDS],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
 
 class ActionForm(FlaskForm):

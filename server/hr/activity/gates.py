@@ -13,8 +13,9 @@ from server.audit import record_audit
 from server.devices import IssuedEnrolmentCode, issue_enrolment_code
 from server.extensions import db
 from server.hr.activity.services import ActivityError
-from server.models import Device, Gate, User
+from server.models import Device, Enterprise, Gate, User
 from server.tokens import new_token
+from sync.schemas import ID_CARD_FIELDS
 
 
 def list_gates(user: User) -> list[Gate]:
@@ -83,6 +84,29 @@ def update_gate(
     )
     db.session.commit()
     return gate
+
+
+def set_id_card_fields(user: User, kept: list[str], *, now: datetime, ip: str = "") -> list[str]:
+    """Choose what the enterprise's gates keep of a visitor's chip ID card besides the name."""
+    enterprise = db.session.get(Enterprise, user.enterprise_id)
+    if enterprise is None or not set(kept) <= set(ID_CARD_FIELDS):
+        raise ActivityError(_l("Choose among the fields listed."))
+    # Stored in the protocol's order, so the tablets and the audit log read it the same way.
+    chosen = [name for name in ID_CARD_FIELDS if name in kept]
+    before = list(enterprise.id_card_fields)
+    enterprise.id_card_fields = chosen
+    record_audit(
+        user,
+        "update_id_card_fields",
+        now=now,
+        target_type="enterprise",
+        target_id=enterprise.id,
+        enterprise_id=enterprise.id,
+        ip=ip,
+        details={"before": before, "after": chosen},
+    )
+    db.session.commit()
+    return chosen
 
 
 def enrol_tablet(user: User, gate: Gate, *, now: datetime, ip: str = "") -> IssuedEnrolmentCode:

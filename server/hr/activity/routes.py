@@ -30,8 +30,15 @@ from server.hr.activity import gates as gate_services
 from server.hr.activity import presence as presence_services
 from server.hr.activity import services
 from server.hr.activity.charts import hourly_chart
-from server.hr.activity.forms import ActionForm, GateForm, LogFilterForm, PresenceForm, ResolveForm
-from server.models import Device, Gate, GateEvent, Worker, utcnow
+from server.hr.activity.forms import (
+    ActionForm,
+    GateForm,
+    IdCardFieldsForm,
+    LogFilterForm,
+    PresenceForm,
+    ResolveForm,
+)
+from server.models import Device, Enterprise, Gate, GateEvent, Worker, utcnow
 from server.qr import qr_svg
 from server.settings import Settings
 from sync.engine import REASONS
@@ -240,7 +247,27 @@ def presence_export(fmt: str):
 @bp.route("/gates")
 @role_required("hr")
 def gates():
-    return _render("gates.html", gates=gate_services.list_gates(current_user), form=ActionForm())
+    kept = db.session.get(Enterprise, current_user.enterprise_id).id_card_fields
+    return _render(
+        "gates.html",
+        gates=gate_services.list_gates(current_user),
+        form=ActionForm(),
+        id_card_form=IdCardFieldsForm(fields_kept=kept),
+    )
+
+
+@bp.route("/gates/id-card", methods=["POST"])
+@role_required("hr")
+def gates_id_card():
+    form = IdCardFieldsForm()
+    if not form.validate_on_submit():
+        flash(_("Choose among the fields listed."), "error")
+        return redirect(url_for("hr.gates"))
+    # Nothing ticked posts no value at all: the name only.
+    kept = form.fields_kept.data or []
+    gate_services.set_id_card_fields(current_user, kept, now=utcnow(), ip=_ip())
+    flash(_("Saved. Each tablet applies it after its next roster update."))
+    return redirect(url_for("hr.gates"))
 
 
 @bp.route("/gates/new", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:41:46.780604
+Create Date: 2026-11-30 19:19:47.396548
 
 """
 
@@ -34,6 +34,7 @@ def upgrade():
         sa.Column("address", sa.String(length=500), nullable=False),
         sa.Column("zone_id", sa.Integer(), nullable=True),
         sa.Column("roster_version", sa.BigInteger(), nullable=False),
+        sa.Column("id_card_fields", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["zone_id"], ["zone.id"], name=op.f("fk_enterprise_zone_id_zone")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enterprise")),
