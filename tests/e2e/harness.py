@@ -445,7 +445,9 @@ class Tablet:
             locale="vi-VN",
             timezone_id="Asia/Ho_Chi_Minh",
         )
-        self.context.grant_permissions(["camera"], origin=self.base_url)
+        # Chrome allows Background Sync unless the user blocks it; Playwright denies what it is
+        # not told to grant.
+        self.context.grant_permissions(["camera", "background-sync"], origin=self.base_url)
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.page.on(
             "console", lambda message: self.console.append(f"{message.type}: {message.text}")
