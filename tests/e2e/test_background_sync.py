@@ -5,7 +5,7 @@ the DevTools protocol, as the browser would when the link comes back."""
 from __future__ import annotations
 
 from tests.e2e.harness import stored_events, wait_until
-from tests.e2e.test_gate_app import DRAIN_TIMEOUT, enrolled
+from tests.e2e.test_gate_app import DRAIN_TIMEOUT, scanned_offline
 
 TAG = "gatelog-push"
 
@@ -16,12 +16,7 @@ def pending_sync_tags(page) -> list[str]:
 
 def test_the_service_worker_drains_the_outbox_with_the_app_closed(site, open_tablet):
     workers = site.world.workers[:3]
-    tablet = enrolled(open_tablet, site)
-    tablet.wait_waiting(0, 15)
-    site.server.kill()
-    for worker in workers:
-        tablet.scan(f"GL1:W:{worker['badge']}")
-    tablet.wait_waiting(3, 10)
+    tablet = scanned_offline(open_tablet, site, workers)
     # A push that failed left a sync registration for the browser to retry.
     wait_until(lambda: TAG in pending_sync_tags(tablet.page), 15, "a pending background sync")
 

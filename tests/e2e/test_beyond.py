@@ -8,7 +8,7 @@ import json
 
 from sync.outbox_file import FORMAT
 from tests.e2e.harness import stored_events
-from tests.e2e.test_gate_app import DRAIN_TIMEOUT, enrolled
+from tests.e2e.test_gate_app import DRAIN_TIMEOUT, enrolled, scanned_offline
 
 
 def hr_client(app):
@@ -46,12 +46,7 @@ def test_file_exported_with_the_server_down_is_stored_once_and_unenrol_waits_for
     site, open_tablet, tmp_path
 ):
     workers = site.world.workers[:3]
-    tablet = enrolled(open_tablet, site)
-    tablet.wait_waiting(0, 15)
-    site.server.kill()
-    for worker in workers:
-        tablet.scan(f"GL1:W:{worker['badge']}")
-    tablet.wait_waiting(3, 10)
+    tablet = scanned_offline(open_tablet, site, workers)
 
     open_menu(tablet)
     tablet.page.click("#unenrol-button")

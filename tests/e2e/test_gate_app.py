@@ -26,6 +26,17 @@ def enrolled(open_tablet, site, base_url=None, gate=0, **kwargs):
     return tablet
 
 
+def scanned_offline(open_tablet, site, workers):
+    """An enrolled tablet that scanned `workers` with the server stopped: they wait to be sent."""
+    tablet = enrolled(open_tablet, site)
+    tablet.wait_waiting(0, 15)
+    site.server.kill()
+    for worker in workers:
+        tablet.scan(f"GL1:W:{worker['badge']}")
+    tablet.wait_waiting(len(workers), 10)
+    return tablet
+
+
 def duplicate_acks(app) -> int:
     from server.extensions import db
     from server.models import SyncBatch
