@@ -30,14 +30,13 @@ run: $(BIN)/.installed
 		$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 'server:create_app()'
 
 # The whole suite; TEST_DATABASE_URL picks PostgreSQL, SQLite otherwise.
-test: $(BIN)/.installed-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.installed-dev
 	$(BIN)/ruff format .

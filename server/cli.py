@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import or_, select
 
 from server import seed
+from server.admin.config import effective
 from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
-from server.retention import purge_command
+from server.retention import Policy, plan_purge, purge
 
 
 def register_cli(app: Flask) -> None:
@@ -135,3 +138,27 @@ def _find_gate(ref: str) -> Gate:
     if gate is None or not gate.active:
         raise click.ClickException(f"No active gate matches {ref!r}.")
     return gate
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would go; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Apply the retention periods (run daily from cron); --dry-run only shows what would go."""
+    settings = current_app.config["GATELOG"]
+    policy = Policy.from_thresholds(effective(settings))
+    now = utcnow()
+    if dry_run:
+        click.echo("Dry run: nothing is changed.")
+        outcomes = plan_purge(now, policy)
+    else:
+        outcomes = purge(now, policy, timezone=settings.timezone)
+    zone = ZoneInfo(settings.timezone)
+    for outcome in outcomes:
+        cutoff = outcome.cutoff.astimezone(zone)
+        click.echo(
+            f"{outcome.category}: older than {outcome.days:g} days "
+            f"(before {cutoff:%Y-%m-%d %H:%M} {settings.timezone})"
+        )
+        for kind, count in outcome.counts.items():
+            verb = "would go" if dry_run else "done"
+            click.echo(f"  {kind}: {count} {verb}")

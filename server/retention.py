@@ -24,11 +24,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import click
-from flask import current_app
 from sqlalchemy import ColumnElement, String, cast, delete, exists, func, null, or_, select, update
 
-from server.admin.config import Thresholds, effective
+from server.admin.config import Thresholds
 from server.audit import record_audit
 from server.extensions import db
 from server.models import (
@@ -48,7 +46,6 @@ from server.models import (
     VisitorPass,
     Worker,
 )
-from server.models.types import utcnow
 from server.roster import reserve_roster_versions
 
 CHUNK_SIZE = 1000
@@ -530,27 +527,3 @@ def _key_of(row: DailyGateCount) -> _DayKey:
         row.subject_kind,
         row.home_province_code,
     )
-
-
-@click.command("purge")
-@click.option("--dry-run", is_flag=True, help="Show what would go; change nothing.")
-def purge_command(dry_run: bool) -> None:
-    """Apply the retention periods (run daily from cron); --dry-run only shows what would go."""
-    settings = current_app.config["GATELOG"]
-    policy = Policy.from_thresholds(effective(settings))
-    now = utcnow()
-    if dry_run:
-        click.echo("Dry run: nothing is changed.")
-        outcomes = plan_purge(now, policy)
-    else:
-        outcomes = purge(now, policy, timezone=settings.timezone)
-    zone = ZoneInfo(settings.timezone)
-    for outcome in outcomes:
-        cutoff = outcome.cutoff.astimezone(zone)
-        click.echo(
-            f"{outcome.category}: older than {outcome.days:g} days "
-            f"(before {cutoff:%Y-%m-%d %H:%M} {settings.timezone})"
-        )
-        for kind, count in outcome.counts.items():
-            verb = "would go" if dry_run else "done"
-            click.echo(f"  {kind}: {count} {verb}")
