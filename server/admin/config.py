@@ -72,6 +72,11 @@ def effective(settings: Settings) -> Thresholds:
     return replace(defaults(settings), **{k: v for k, v in saved.items() if k in known})
 
 
+def max_stay_hours(settings: Settings) -> float:
+    """Hours after which an entry without exit counts as "no exit recorded", as the admin set it."""
+    return effective(settings).shift_hours
+
+
 def save(actor: User, values: dict[str, float], *, now: datetime) -> list[str]:
     """Store overrides that differ from what is in force; return the keys changed."""
     current = {row.key: row for row in db.session.scalars(select(ConfigValue))}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
+from server.admin.config import max_stay_hours
 from server.api.auth import device_required
 from server.api.body import read_json
 from server.api.errors import ApiError
@@ -56,7 +57,7 @@ def push_roll_call(device: DeviceContext) -> Response:
 @device_required
 def inside(device: DeviceContext) -> Response:
     now = utcnow()
-    shift_hours = current_app.config["GATELOG"].shift_hours
+    shift_hours = max_stay_hours(current_app.config["GATELOG"])
     people = people_inside(device_scope(device), now=now, shift_hours=shift_hours)
     highest_seq, missing = received_seqs(device)
     return jsonify(

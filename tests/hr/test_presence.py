@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.hr.activity import presence as presence_module
 from server.hr.activity.presence import hourly_movements, presence
-from server.models import AuditLog
+from server.models import AuditLog, ConfigValue
 from tests.factories import (
     login,
     make_enterprise,
@@ -207,3 +207,16 @@ def test_presence_names_the_newest_entries_and_counts_everyone(site, monkeypatch
 
     assert state.on_site.total == 3
     assert [person.name for person in state.on_site.people] == ["Vào muộn nhất", "Vào thứ hai"]
+
+
+def test_presence_defaults_to_the_maximum_stay_the_admin_set(site, client):
+    login(client, site["hr"])
+    db.session.add(ConfigValue(key="shift_hours", value=4))
+    db.session.commit()
+
+    page = client.get("/hr/presence").get_data(as_text=True)
+    client.get("/hr/presence/export.csv", buffered=True)
+
+    assert "lượt vào chưa quá 4 giờ" in page
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "export_presence"))
+    assert audit.details == {"format": "csv", "shift_hours": 4.0}

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditLog, utcnow
+from server.models import AuditLog, ConfigValue, utcnow
 from tests.factories import (
     login,
     make_enterprise,
@@ -104,3 +104,24 @@ def test_only_hr_reaches_the_roll_call_pages(client, site):
     login(client, inspector)
     assert client.get("/hr/rollcall").status_code == 403
     assert client.get(f"/hr/rollcall/{roll_call.id}").status_code == 403
+
+
+NAMES = ("Vào Một Giờ Trước", "Vào Sáu Giờ Trước")
+
+
+def test_the_maximum_stay_the_admin_set_decides_who_is_counted_inside(client, site):
+    enterprise, gate = site["enterprise"], site["gate"]
+    now = utcnow()
+    recent, earlier = (make_worker(enterprise, full_name=name) for name in NAMES)
+    make_event(gate, worker=recent, occurred_at=now - timedelta(hours=1))
+    make_event(gate, worker=earlier, occurred_at=now - timedelta(hours=6))
+    db.session.add(ConfigValue(key="shift_hours", value=4))
+    db.session.commit()
+
+    login(client, site["hr"])
+    page = client.get("/hr/rollcall").get_data(as_text=True)
+
+    # Beyond the maximum stay a person is still called, flagged as having no exit recorded.
+    row_of = {name: next(row for row in page.split("<tr") if name in row) for name in NAMES}
+    assert "chưa ghi nhận ra" not in row_of["Vào Một Giờ Trước"]
+    assert "chưa ghi nhận ra" in row_of["Vào Sáu Giờ Trước"]

@@ -22,6 +22,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from server.access import get_scoped_or_404, role_required, scoped
+from server.admin.config import max_stay_hours
 from server.clock import local_today
 from server.exports import Sheet, csv_response, xlsx_response
 from server.extensions import db
@@ -198,7 +199,7 @@ def _presence_form() -> tuple[PresenceForm, float]:
     form = PresenceForm(request.args)
     valid = form.validate()
     shift_hours = form.shift_hours.data if valid and form.shift_hours.data else None
-    return form, shift_hours or _settings().shift_hours
+    return form, shift_hours or max_stay_hours(_settings())
 
 
 @bp.route("/presence")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from server.access import get_scoped_or_404, role_required
-from server.admin.config import effective
+from server.admin.config import max_stay_hours
 from server.clock import local_today
 from server.hr import bp
 from server.hr.pairing import services
@@ -25,7 +25,7 @@ def _filters() -> dict[str, str]:
 
 
 def _shift() -> timedelta:
-    return timedelta(hours=effective(current_app.config["GATELOG"]).shift_hours)
+    return timedelta(hours=max_stay_hours(current_app.config["GATELOG"]))
 
 
 @bp.route("/pairing")

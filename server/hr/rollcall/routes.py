@@ -8,6 +8,7 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from server.access import get_scoped_or_404, role_required
+from server.admin.config import max_stay_hours
 from server.hr import bp
 from server.hr.rollcall import services
 from server.models import RollCall, utcnow
@@ -21,7 +22,7 @@ SHOWN_ROLL_CALLS_DAYS = 31
 def rollcall():
     now = utcnow()
     people = services.people_inside(
-        current_user, now=now, shift_hours=current_app.config["GATELOG"].shift_hours
+        current_user, now=now, shift_hours=max_stay_hours(current_app.config["GATELOG"])
     )
     return render_template(
         "hr/rollcall/index.html",
