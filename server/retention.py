@@ -18,13 +18,26 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, cast, delete, exists, func, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Delete,
+    String,
+    delete,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 
 from server.admin.config import Thresholds
 from server.audit import record_audit
@@ -282,7 +295,7 @@ def _details_are_old(cutoff: datetime) -> list[ColumnElement[bool]]:
     # form of both is 'null' here, on SQLite and PostgreSQL alike.
     return [
         GateEvent.occurred_at < cutoff,
-        func.coalesce(cast(GateEvent.visitor_details, String), "null") != "null",
+        func.coalesce(sql_cast(GateEvent.visitor_details, String), "null") != "null",
     ]
 
 
@@ -384,10 +397,8 @@ def _delete_event_chunk(
     if not ids:
         db.session.rollback()
         return {"gate_events": 0}
-    answers = db.session.execute(
-        delete(DeclarationAnswer).where(DeclarationAnswer.event_id.in_(ids))
-    ).rowcount
-    checkins = db.session.execute(delete(SelfCheckin).where(SelfCheckin.event_id.in_(ids))).rowcount
+    answers = _rows_deleted(delete(DeclarationAnswer).where(DeclarationAnswer.event_id.in_(ids)))
+    checkins = _rows_deleted(delete(SelfCheckin).where(SelfCheckin.event_id.in_(ids)))
     gone = db.session.execute(
         delete(GateEvent)
         .where(GateEvent.id.in_(ids))
@@ -409,7 +420,12 @@ def _delete_event_chunk(
     return {"gate_events": len(gone), "self_checkins": checkins, "declaration_answers": answers}
 
 
-def _add_daily_counts(enterprise_id: int, gone: list[Any], zone: ZoneInfo) -> None:
+def _rows_deleted(statement: Delete) -> int:
+    # A DML statement's result is a CursorResult; Session.execute is typed for any statement.
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+
+
+def _add_daily_counts(enterprise_id: int, gone: Sequence[Any], zone: ZoneInfo) -> None:
     worker_ids = {row.worker_id for row in gone if row.worker_id is not None}
     provinces = (
         dict(
@@ -461,7 +477,7 @@ def _add_daily_counts(enterprise_id: int, gone: list[Any], zone: ZoneInfo) -> No
             row.count += count
 
 
-def _add_purged_seqs(gone: list[Any]) -> None:
+def _add_purged_seqs(gone: Sequence[Any]) -> None:
     seqs: dict[tuple[int, int], list[int]] = {}
     for row in gone:
         if row.device_id is not None and row.seq is not None:

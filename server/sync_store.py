@@ -86,7 +86,7 @@ class SqlSyncStore:
         # On SQLite a read snapshot cannot be upgraded to a write once another push committed:
         # whatever the request read before must end first.
         self.session.commit()
-        with _sqlite_push_turn(self.session.get_bind().url.database), self._committed():
+        with _sqlite_push_turn(self.session.get_bind().engine.url.database), self._committed():
             yield
 
     @contextmanager
@@ -140,22 +140,23 @@ class SqlSyncStore:
             wanted[kind].add(value)
         resolved: dict[SubjectRef, Resolution] = {}
         if wanted["badge"]:
-            query = select(Worker.id, Worker.active, Worker.badge_token).where(
+            badges = select(Worker.id, Worker.active, Worker.badge_token).where(
                 Worker.enterprise_id == enterprise_id, Worker.badge_token.in_(wanted["badge"])
             )
-            for worker_id, active, token in self.session.execute(query):
-                resolved[("badge", token)] = Resolution(worker_id=worker_id, active=active)
+            for worker_id, active, token in self.session.execute(badges):
+                # Only a token asked for matches, so it is never NULL here.
+                resolved[("badge", str(token))] = Resolution(worker_id=worker_id, active=active)
         if wanted["worker"]:
             ids = {int(value) for value in wanted["worker"]}
-            query = select(Worker.id, Worker.active).where(
+            workers = select(Worker.id, Worker.active).where(
                 Worker.enterprise_id == enterprise_id, Worker.id.in_(ids)
             )
-            for worker_id, active in self.session.execute(query):
+            for worker_id, active in self.session.execute(workers):
                 resolved[("worker", str(worker_id))] = Resolution(
                     worker_id=worker_id, active=active
                 )
         if wanted["pass"]:
-            query = select(
+            passes = select(
                 VisitorPass.id,
                 VisitorPass.visitor_id,
                 VisitorPass.token,
@@ -166,7 +167,7 @@ class SqlSyncStore:
                 VisitorPass.enterprise_id == enterprise_id, VisitorPass.token.in_(wanted["pass"])
             )
             for pass_id, visitor_id, token, active, valid_from, valid_until in self.session.execute(
-                query
+                passes
             ):
                 resolved[("pass", token)] = Resolution(
                     visitor_id=visitor_id,
@@ -183,7 +184,8 @@ class SqlSyncStore:
             GateEvent.seq_epoch == epoch,
             GateEvent.seq.in_(list(seqs)),
         )
-        return {seq: str(event_id) for seq, event_id in self.session.execute(query)}
+        owners = self.session.execute(query)
+        return {seq: str(event_id) for seq, event_id in owners if seq is not None}
 
     def open_batch(self, batch: BatchOpen) -> int:
         # A Core insert: an ORM add and flush costs more than the whole row is worth.
@@ -345,6 +347,8 @@ _Encoder = Callable[[int, EventRow], tuple[Any, ...]]
 def _event_insert(dialect: str) -> tuple[str, _Encoder]:
     """The driver-level INSERT for the dialect and the function that encodes one row for it."""
     columns = [_event_table.c[name].name for name in _EVENT_COLUMNS]
+    event_id: Callable[[str], str]
+    moment: Callable[[datetime], object]
     if dialect == "sqlite":
         # As SQLAlchemy stores them on SQLite: UUIDs as 32 hex digits, times as naive UTC text.
         mark, event_id, moment = "?", _hex_uuid, _sqlite_time

@@ -516,7 +516,15 @@ class SyncClient:
                 refused,
             )
             db.execute("UPDATE device SET last_answer = ? WHERE id = 1", (json.dumps(summary),))
-        return PushResult(ok=True, status=200, answer=summary, latency=latency, **counts)
+        return PushResult(
+            ok=True,
+            status=200,
+            answer=summary,
+            latency=latency,
+            accepted=counts["accepted"],
+            duplicate=counts["duplicate"],
+            rejected=counts["rejected"],
+        )
 
     def drain(self, *, max_pushes: int = 10_000) -> DrainReport:
         """Push until the outbox is found empty, backing off after failures, from a full batch."""

@@ -571,6 +571,10 @@ def short_messages(messages: Any) -> Any:
     return messages
 
 
+def _version(item: RosterPerson | RosterPass) -> int:
+    return item.version
+
+
 def pull_roster(
     store: SyncStore, device: DeviceContext, query: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -589,7 +593,8 @@ def pull_roster(
     # People and passes share the enterprise's change counter, so one cursor covers both.
     people = store.roster_people(device.enterprise_id, cursor, upto, limit + 1)
     passes = store.roster_passes(device.enterprise_id, cursor, upto, limit + 1)
-    merged = list(heapq.merge(people, passes, key=lambda item: item.version))
+    sources: tuple[Iterable[RosterPerson | RosterPass], ...] = (people, passes)
+    merged = list(heapq.merge(*sources, key=_version))
     page = merged[:limit]
     return _roster_page_schema.dump(
         {

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from sync.schemas import ID_CARD_FIELDS
 from sync.store import (
@@ -51,7 +52,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._undo: list[Callable[[], None]] | None = None
+        self._undo: list[Callable[[], object]] | None = None
         self._counter: dict[int, int] = {}
         self.devices: dict[int, MemoryDevice] = {}
         self.gates: dict[int, int] = {}
@@ -104,7 +105,7 @@ class MemoryStore:
             finally:
                 self._undo = None
 
-    def _journal(self, undo: Callable[[], None]) -> None:
+    def _journal(self, undo: Callable[[], object]) -> None:
         if self._undo is None:
             raise RuntimeError("writes happen inside transaction()")
         self._undo.append(undo)
@@ -181,7 +182,7 @@ class MemoryStore:
             if stored is not None:
                 existing[row.id] = stored[1].content_hash
                 continue
-            self._journal(lambda row=row: self._forget(row))
+            self._journal(partial(self._forget, row))
             self.events[row.id] = (batch_ref, row)
             self._by_seq[(row.device_id, row.seq_epoch, row.seq)] = row.id
         return existing
