@@ -123,16 +123,31 @@ def make_device(gate: Gate, **overrides: Any) -> tuple[Device, str]:
 
 
 def make_event(
-    gate: Gate, *, worker: Worker | None = None, device: Device | None = None, **overrides: Any
+    gate: Gate,
+    *,
+    worker: Worker | None = None,
+    visitor_pass: VisitorPass | None = None,
+    device: Device | None = None,
+    **overrides: Any,
 ) -> GateEvent:
+    """A gate event of `worker`, of the holder of `visitor_pass`, or of an unknown person."""
     occurred = overrides.pop("occurred_at", utcnow())
+    subject: dict[str, Any] = {"subject_type": "text", "subject_value": "Khách lạ"}
+    if worker:
+        subject = {"subject_type": "badge", "subject_value": worker.badge_token or "Khách lạ"}
+    elif visitor_pass:
+        subject = {
+            "subject_type": "pass",
+            "subject_value": visitor_pass.token,
+            "visitor_id": visitor_pass.visitor_id,
+            "visitor_pass_id": visitor_pass.id,
+        }
     fields: dict[str, Any] = {
         "id": uuid.uuid4(),
         "direction": "in",
         "method": "scanner",
-        "subject_type": "badge" if worker else "text",
-        "subject_value": worker.badge_token if worker and worker.badge_token else "Khách lạ",
-        "subject_kind": "worker" if worker else "unresolved",
+        **subject,
+        "subject_kind": "worker" if worker else "visitor" if visitor_pass else "unresolved",
         "worker_id": worker.id if worker else None,
         "occurred_at": occurred,
         "occurred_offset_minutes": 420,

@@ -169,9 +169,7 @@ def test_inside_lists_everyone_on_site_across_gates_and_what_the_server_had_of_t
     visitor_pass = make_visitor_pass(enterprise, full_name="Đỗ Khách")
     make_event(
         gate,
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
         occurred_at=now - timedelta(minutes=30),
     )
     other = make_enterprise()

@@ -70,9 +70,7 @@ def seed_for_pictures():  # type: ignore[no-untyped-def]
         world.g1,
         direction="in",
         occurred_at=now - timedelta(hours=5),
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
     )
     for hour in range(12):
         db.session.add(

@@ -70,17 +70,13 @@ def case(app: Flask):  # type: ignore[no-untyped-def]
         front,
         direction="in",
         occurred_at=at("11:30"),
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
     )
     make_event(
         front,
         direction="out",
         occurred_at=at("11:47"),
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
     )
     other_gate = make_gate(elsewhere)
     make_event(other_gate, worker=other_site, direction="in", occurred_at=at("08:00"))

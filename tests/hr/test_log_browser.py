@@ -99,11 +99,7 @@ def seed_factory(now: datetime) -> dict[str, Any]:
     )
     make_event(
         main_gate,
-        subject_type="pass",
-        subject_value=visitor_pass.token,
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
         occurred_at=now - timedelta(hours=5),
     )
     db.session.add(

@@ -87,11 +87,7 @@ def test_headcount_per_gate_and_department(site):
     visitor_pass = make_visitor_pass(enterprise, now=NOW, full_name="Khách Hàng")
     make_event(
         site["side_gate"],
-        subject_type="pass",
-        subject_value=visitor_pass.token,
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
         occurred_at=ago(1),
     )
     other = make_enterprise()
@@ -118,11 +114,7 @@ def test_visitor_whose_pass_expired_inside_is_listed(site):
     for visitor_pass in (expired, valid):
         make_event(
             gate,
-            subject_type="pass",
-            subject_value=visitor_pass.token,
-            subject_kind="visitor",
-            visitor_id=visitor_pass.visitor_id,
-            visitor_pass_id=visitor_pass.id,
+            visitor_pass=visitor_pass,
             occurred_at=ago(3),
         )
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditLog, ConfigValue, utcnow
+from server.models import AuditLog, ConfigValue, RollCallEntry, utcnow
 from tests.factories import (
     login,
     make_enterprise,
@@ -45,9 +45,7 @@ def test_the_page_lists_who_is_inside_by_department_and_the_roll_calls_received(
     visitor_pass = make_visitor_pass(enterprise, full_name="Đinh Khách")
     make_event(
         gate,
-        subject_kind="visitor",
-        visitor_id=visitor_pass.visitor_id,
-        visitor_pass_id=visitor_pass.id,
+        visitor_pass=visitor_pass,
         occurred_at=now - timedelta(minutes=20),
     )
     roll_call = make_roll_call(enterprise=enterprise, gate=gate)
@@ -125,3 +123,48 @@ def test_the_maximum_stay_the_admin_set_decides_who_is_counted_inside(client, si
     row_of = {name: next(row for row in page.split("<tr") if name in row) for name in NAMES}
     assert "chưa ghi nhận ra" not in row_of["Vào Một Giờ Trước"]
     assert "chưa ghi nhận ra" in row_of["Vào Sáu Giờ Trước"]
+
+
+def test_the_live_list_marks_who_any_tablet_ticked_off_in_todays_roll_calls(client, site):
+    enterprise, gate = site["enterprise"], site["gate"]
+    now = utcnow()
+    seen = make_worker(enterprise, full_name="Đã Tới Điểm Tập Trung")
+    missing = make_worker(enterprise, full_name="Chưa Tới Điểm Tập Trung")
+    visitor_pass = make_visitor_pass(enterprise, full_name="Khách A")
+    for worker in (seen, missing):
+        make_event(gate, worker=worker, occurred_at=now - timedelta(hours=2))
+    make_event(
+        gate,
+        visitor_pass=visitor_pass,
+        occurred_at=now - timedelta(hours=1),
+    )
+    side = make_gate(enterprise, code="G2", name="Cổng phụ")
+    # Today's roll call at the side gate: Khách B ticked, plus the first worker.
+    today = make_roll_call(enterprise=enterprise, gate=side)
+    today.entries.append(
+        RollCallEntry(person_key=f"w:{seen.id}", kind="worker", name=seen.full_name, ticked_at=now)
+    )
+    # Yesterday's drill ticked the second worker, another enterprise's tablet the same key.
+    drill = make_roll_call(enterprise=enterprise, gate=gate, started_at=now - timedelta(days=1))
+    drill.entries.append(
+        RollCallEntry(person_key=f"w:{missing.id}", kind="worker", name="x", ticked_at=now)
+    )
+    foreign = make_roll_call(enterprise=make_enterprise())
+    foreign.entries.append(
+        RollCallEntry(person_key=f"w:{missing.id}", kind="worker", name="x", ticked_at=now)
+    )
+    db.session.commit()
+
+    login(client, site["hr"])
+    page = client.get("/hr/rollcall").get_data(as_text=True)
+
+    def row(key: str) -> str:
+        return next(part for part in page.split("<tr") if f'data-key="{key}"' in part)
+
+    assert 'data-seen="yes"' in row(f"w:{seen.id}")
+    assert "G2 · Cổng phụ" in row(f"w:{seen.id}")
+    assert 'data-seen="no"' in row(f"w:{missing.id}")
+    assert "Chưa thấy" in row(f"w:{missing.id}")
+    # Khách A was not ticked today (the factory's roll call ticked Khách B only).
+    assert 'data-seen="no"' in row("v:khach a")
+    assert '<dd id="not-seen-count" class="status-bad">2</dd>' in page

@@ -183,9 +183,7 @@ def test_stale_visitors_are_anonymised_not_deleted_and_tablets_hear_of_it() -> N
     visit = make_event(
         gate,
         occurred_at=days_ago(119, hours=1),
-        subject_kind="visitor",
-        visitor_id=stale.visitor_id,
-        visitor_pass_id=stale.id,
+        visitor_pass=stale,
         visitor_details={"name": "Lê Thị Khách", "phone": "0912345678"},
     )
     current = make_visitor_pass(enterprise, now=NOW, full_name="Phạm Văn Mới")

@@ -15,6 +15,9 @@ from server.models import RollCall, utcnow
 
 # Roll calls are drills and emergencies: a month of them is what a review looks back on.
 SHOWN_ROLL_CALLS_DAYS = 31
+# An evacuation and its aftermath fit in half a day: ticks of older roll calls are history,
+# read on their own pages, and must not mark anyone safe today.
+CURRENT_ROLL_CALLS_HOURS = 12
 
 
 @bp.route("/rollcall")
@@ -24,12 +27,16 @@ def rollcall():
     people = services.people_inside(
         current_user, now=now, shift_hours=max_stay_hours(current_app.config["GATELOG"])
     )
+    seen = services.sightings(current_user, since=now - timedelta(hours=CURRENT_ROLL_CALLS_HOURS))
     return render_template(
         "hr/rollcall/index.html",
         now=now,
         people=people,
         groups=services.by_department(people),
         overdue=sum(person.overdue for person in people),
+        seen=seen,
+        not_seen=sum(person.key not in seen for person in people),
+        current_hours=CURRENT_ROLL_CALLS_HOURS,
         roll_calls=services.roll_calls(
             current_user, since=now - timedelta(days=SHOWN_ROLL_CALLS_DAYS)
         ),

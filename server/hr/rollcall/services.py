@@ -172,6 +172,30 @@ def received_seqs(device: DeviceContext) -> tuple[int, list[list[int]]]:
 
 
 @dataclass(frozen=True)
+class Sighting:
+    """A person ticked off at an assembly point: when, and by the tablet of which gate."""
+
+    at: datetime
+    gate: str
+
+
+def sightings(user: User, *, since: datetime) -> dict[str, Sighting]:
+    """Per person key, the first tick in any tablet's roll call started after `since`."""
+    query = (
+        scoped(RollCall, user)
+        .join(RollCallEntry, RollCallEntry.roll_call_id == RollCall.id)
+        .join(Gate, Gate.id == RollCall.gate_id)
+        .with_only_columns(RollCallEntry.person_key, RollCallEntry.ticked_at, Gate.code, Gate.name)
+        .where(RollCall.started_at >= since, RollCallEntry.ticked_at.is_not(None))
+        .order_by(RollCallEntry.ticked_at)
+    )
+    seen: dict[str, Sighting] = {}
+    for key, at, code, name in db.session.execute(query):
+        seen.setdefault(key, Sighting(at=at, gate=f"{code} · {name}"))
+    return seen
+
+
+@dataclass(frozen=True)
 class RollCallSummary:
     roll_call: RollCall
     device_label: str
