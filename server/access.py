@@ -35,14 +35,14 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
-def _enterprise_ids_of(user: User) -> Select[tuple[int]]:
+def _enterprise_ids_of(user: User) -> Select[int]:
     """The enterprises an hr user or an inspector may see."""
     if user.role == "hr":
         return select(Enterprise.id).where(Enterprise.id == (user.enterprise_id or -1))
     return select(Enterprise.id).where(Enterprise.zone_id.in_([zone.id for zone in user.zones]))
 
 
-def enterprise_ids_visible_to(user: User) -> Select[tuple[int]] | None:
+def enterprise_ids_visible_to(user: User) -> Select[int] | None:
     """A subquery of the enterprises `user` may see, or None when it may see all."""
     return None if user.role == "admin" else _enterprise_ids_of(user)
 
@@ -68,7 +68,7 @@ def scope_clause(model: type[Any], user: User) -> ColumnElement[bool]:
     return column.in_(visible)
 
 
-def scoped(model: type[M], user: User | None = None) -> Select[tuple[M]]:
+def scoped(model: type[M], user: User | None = None) -> Select[M]:
     """`select(model)` restricted to the rows the (current) user may see."""
     return select(model).where(scope_clause(model, user or current_user))
 

@@ -34,6 +34,7 @@ from unidecode import unidecode
 from werkzeug.utils import secure_filename
 
 if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CellValue = str | int | float | date | datetime | None
@@ -100,20 +101,22 @@ def _csv_chunks(
     yield buffer.getvalue()
 
 
-def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object, zone: ZoneInfo) -> WriteOnlyCell:
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object, zone: ZoneInfo) -> Cell:
     if isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, _local_naive(value, zone))
         cell.number_format = DATETIME_FORMAT
         return cell
     if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value)
+        # types-openpyxl leaves date out of WriteOnlyCell's values; the Cell it builds takes one.
+        cell = WriteOnlyCell(sheet, value)  # type: ignore[arg-type]
         cell.number_format = DATE_FORMAT
         return cell
     if value is None or isinstance(value, bool | int | float):
         return WriteOnlyCell(sheet, value)
     # XML cannot carry most control characters; openpyxl would refuse the whole file for one.
-    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
-    if cell.data_type == "f" or is_formula_like(cell.value):
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    cell = WriteOnlyCell(sheet, text)
+    if cell.data_type == "f" or is_formula_like(text):
         cell.data_type = "s"
         cell.quotePrefix = True
     return cell

@@ -51,7 +51,9 @@ def _squeezed(text: str) -> str:
 def _mentions(text: str, province: str | None) -> bool:
     # The parser matches loosely ("Vĩnh Phú" comes back as Nghệ An): a match counts only when
     # the province it found is really named in the text.
-    return bool(province) and _squeezed(province) in _squeezed(text)
+    if not province:
+        return False
+    return _squeezed(province) in _squeezed(text)
 
 
 def _parsed_code(unit: object) -> int | None:

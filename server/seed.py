@@ -321,8 +321,8 @@ def _add_events(
                 continue
             device = main_device if rng.random() < 0.8 else rng.choice(devices)
             night = worker["id"] % 10 == 0
-            start = time(19, 30) if night else time(7, 30)
-            entered = datetime.combine(day, start, tzinfo=LOCAL) + timedelta(
+            shift_start = time(19, 30) if night else time(7, 30)
+            entered = datetime.combine(day, shift_start, tzinfo=LOCAL) + timedelta(
                 minutes=rng.gauss(-10, 8)
             )
             left = entered + timedelta(hours=9, minutes=rng.gauss(20, 25))
@@ -340,8 +340,8 @@ def _add_events(
 
     seqs = {device.id: 0 for device in devices}
     batches: dict[tuple[int, datetime], SyncBatch] = {}
-    rows = []
-    for occurred, device, direction, worker, method in captures:
+    rows: list[dict] = []
+    for occurred, device, direction, staff_row, method in captures:
         seqs[device.id] += 1
         # Mostly synced within a minute; now and then a tablet was offline for hours.
         lag = (
@@ -364,13 +364,13 @@ def _add_events(
                 accepted=0,
             )
         batch.accepted += 1
-        if worker is None:
+        if staff_row is None:
             subject = (
                 "text",
                 rng.choice(["Khách giao hàng", "Thợ sửa điện", "Người nhà công nhân"]),
             )
         else:
-            subject = ("badge", worker["badge_token"])
+            subject = ("badge", staff_row["badge_token"])
         rows.append(
             {
                 "id": uuid.UUID(int=rng.getrandbits(128), version=4),
@@ -383,8 +383,8 @@ def _add_events(
                 "method": method,
                 "subject_type": subject[0],
                 "subject_value": subject[1],
-                "subject_kind": "worker" if worker else "unresolved",
-                "worker_id": worker["id"] if worker else None,
+                "subject_kind": "worker" if staff_row else "unresolved",
+                "worker_id": staff_row["id"] if staff_row else None,
                 "occurred_at": occurred.astimezone(UTC),
                 "occurred_offset_minutes": 420,
                 "corrected_at": occurred.astimezone(UTC),
@@ -443,7 +443,7 @@ def _add_visitors(rng: random.Random, enterprise: Enterprise, now: datetime) -> 
 
 
 def _add_users(zone: Zone, enterprises: list[Enterprise]) -> list[tuple[str, str, str]]:
-    accounts = [
+    accounts: list[tuple[str, str, str, Enterprise | None]] = [
         ("admin", "admin", "demo-admin", None),
         ("inspector", "inspector", "demo-inspector", None),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - the marker production refuses to start with
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -63,7 +64,7 @@ class Settings:
     paper_after_days: float = 7.0
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         """Build settings from the environment; keyword overrides win."""
         debug = _env_bool("GATELOG_DEBUG", False)
         settings = cls(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from server.models import (
     Device,
@@ -46,7 +46,7 @@ from sync.store import (
     SubjectRef,
 )
 
-_event_table: Table = GateEvent.__table__  # type: ignore[assignment]
+_event_table: Table = GateEvent.__table__
 
 
 @contextmanager
@@ -72,7 +72,7 @@ def _sqlite_push_turn(database: str | None) -> Iterator[None]:
 class SqlSyncStore:
     """Reads and writes through one SQLAlchemy session; `transaction()` owns its commit."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session | scoped_session[Any]) -> None:
         self.session = session
 
     @contextmanager

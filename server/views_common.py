@@ -70,9 +70,9 @@ def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 
 def template_globals() -> dict[str, object]:
-    role = current_user.role if current_user.is_authenticated else None
+    navigation = NAVIGATION.get(current_user.role, []) if current_user.is_authenticated else []
     return {
-        "navigation": NAVIGATION.get(role, []),
+        "navigation": navigation,
         "languages": LANGUAGES,
         "current_language": str(get_locale() or "vi"),
     }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from server.audit import record_audit
 from server.extensions import db
@@ -35,11 +36,15 @@ def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> E
     if found is None or found.used_at is not None or found.expires_at <= now:
         db.session.rollback()
         raise EnrolmentCodeInvalid
-    # The conditional UPDATE is what makes the code one-use when two tablets race for it.
-    claimed = db.session.execute(
-        update(EnrolmentCode)
-        .where(EnrolmentCode.id == found.id, EnrolmentCode.used_at.is_(None))
-        .values(used_at=now)
+    # The conditional UPDATE is what makes the code one-use when two tablets race for it. An
+    # UPDATE's result is a CursorResult; Session.execute is typed for any statement.
+    claimed = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(EnrolmentCode)
+            .where(EnrolmentCode.id == found.id, EnrolmentCode.used_at.is_(None))
+            .values(used_at=now)
+        ),
     ).rowcount
     if claimed != 1:
         db.session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from flask import request
@@ -25,7 +26,7 @@ class QueryForm(FlaskForm):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(formdata=request.args, **kwargs)
 
-    def value(self, name: str) -> object:
+    def value(self, name: str) -> Any:
         """The field's value when the form is valid, else None (the page shows the errors)."""
         field = self[name]
         return None if field.errors else field.data
@@ -57,6 +58,10 @@ class LabourFilterForm(ScopeFilterForm):
             raise ValidationError(_l("Not a province."))
 
 
+@overload
+def local_to_utc(value: datetime, timezone: str) -> datetime: ...
+@overload
+def local_to_utc(value: None, timezone: str) -> None: ...
 def local_to_utc(value: datetime | None, timezone: str) -> datetime | None:
     """A wall-clock time typed in the users' time zone, as a UTC instant."""
     if value is None:

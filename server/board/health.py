@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any, cast
 
 from sqlalchemy import Select, and_, exists, func, literal, select, union_all
 
@@ -46,7 +47,8 @@ class Reason:
     """Why a status was given: a message key and its figures, worded by the template."""
 
     code: str
-    value: object = None
+    # A datetime, a timedelta or a count, as the code says.
+    value: Any = None
 
 
 @dataclass
@@ -273,7 +275,7 @@ def _scanned_gaps(device_ids: list[int], in_epoch) -> dict[int, list[tuple[int, 
 def _without_quarantined(
     gaps: dict[int, list[tuple[int, int]]],
 ) -> dict[int, list[tuple[int, int]]]:
-    received = defaultdict(set)
+    received: defaultdict[int, set[int]] = defaultdict(set)
     query = (
         select(QuarantinedEvent.device_id, QuarantinedEvent.seq)
         .join(Device, Device.id == QuarantinedEvent.device_id)
@@ -283,7 +285,8 @@ def _without_quarantined(
             (Device.seq_reset_at.is_(None)) | (QuarantinedEvent.received_at >= Device.seq_reset_at),
         )
     )
-    for device_id, seq in db.session.execute(query):
+    # The query keeps only rows with a seq.
+    for device_id, seq in cast(Iterable[tuple[int, int]], db.session.execute(query)):
         received[device_id].add(seq)
     result = {}
     for device_id, ranges in gaps.items():
@@ -294,7 +297,7 @@ def _without_quarantined(
 
 
 def _subtract(
-    ranges: list[tuple[int, int]], holes: list[tuple[int, int | None]]
+    ranges: list[tuple[int, int]], holes: Sequence[tuple[int, int | None]]
 ) -> list[tuple[int, int]]:
     """`ranges` without the seqs in `holes` (inclusive; a hole without an end runs on)."""
     result = []
@@ -460,7 +463,7 @@ def _rollups(
     user: User,
     filters: Filters,
     tablets: list[TabletHealth],
-    gates: list,
+    gates: Sequence,
     *,
     now: datetime,
     thresholds: Thresholds,

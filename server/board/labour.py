@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from vietnamadminunits import parse_address
 
 from server.access import scope_clause, scoped
@@ -187,7 +187,7 @@ def worker_list(
     )
     if provinces is not None:
         known = [code for code in provinces if code is not None]
-        clause = Worker.home_province_code.in_(known)
+        clause: ColumnElement[bool] = Worker.home_province_code.in_(known)
         if UNKNOWN in provinces:
             clause = clause | Worker.home_province_code.is_(None)
         query = query.where(clause)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from flask import current_app, render_template, request
@@ -247,7 +248,7 @@ def _labour_summary_export(report: labour.ProvinceReport):  # type: ignore[no-un
     )
 
 
-def _worker_sheets(workers):  # type: ignore[no-untyped-def]
+def _worker_sheets(workers: Iterable[labour.ListedWorker]) -> Iterator[exports.Sheet]:
     """One sheet per home province, each numbered from 1, ready to send to that province."""
     header = [
         _("No."),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
@@ -208,7 +209,7 @@ def _gate_names(user: User, gate_ids: set[int]) -> dict[int, str]:
     return {gate_id: f"{code} · {name}" for gate_id, code, name in rows}
 
 
-def _people_names(user: User, keys: dict[PersonKey, object]) -> dict[PersonKey, tuple[str, str]]:
+def _people_names(user: User, keys: Mapping[PersonKey, object]) -> dict[PersonKey, tuple[str, str]]:
     worker_ids = [int(k[1]) for k in keys if k[0] == "worker"]
     visitor_ids = [int(k[1]) for k in keys if k[0] == "visitor"]
     names: dict[PersonKey, tuple[str, str]] = {}
@@ -237,7 +238,10 @@ def search_people(user: User, text: str) -> list[Match]:
     folded, number = fold(text), digits(text)
     if len(folded) < 2:
         return []
-    worker_match = [Worker.search_name.contains(folded), Worker.employee_code == text.strip()]
+    worker_match: list[ColumnElement[bool]] = [
+        Worker.search_name.contains(folded),
+        Worker.employee_code == text.strip(),
+    ]
     if len(number) >= 4:
         worker_match.append(Worker.phone.contains(number))
     workers = db.session.execute(
@@ -248,7 +252,7 @@ def search_people(user: User, text: str) -> list[Match]:
         .order_by(Worker.search_name)
         .limit(SEARCH_LIMIT)
     ).all()
-    visitor_match = [Visitor.full_name.ilike(f"%{text.strip()}%")]
+    visitor_match: list[ColumnElement[bool]] = [Visitor.full_name.ilike(f"%{text.strip()}%")]
     if len(number) >= 4:
         visitor_match.append(Visitor.phone.contains(number))
     visitors = db.session.execute(

@@ -55,7 +55,7 @@ ASSET_VERSION = _asset_version()
 def _phone_of_request() -> str:
     """The rate-limit key of the phone number a body names (the address when it names none)."""
     body = request.get_json(silent=True)
-    person = {}
+    person: object = {}
     if isinstance(body, dict):
         person = body.get("worker") or body.get("visitor") or {}
     phone = person.get("phone") if isinstance(person, dict) else None

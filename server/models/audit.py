@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.org import User
 from server.models.types import UTCDateTime, utcnow
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     __table_args__ = (
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_enterprise_at", "enterprise_id", "at"),

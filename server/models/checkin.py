@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.org import Gate
 from server.models.types import UTCDateTime, utcnow
 
@@ -17,7 +17,7 @@ QUESTION_KINDS = ("yes_no", "text")
 ALERT_RULES = ("", "yes", "no", "any")
 
 
-class GatePoster(db.Model):
+class GatePoster(Model):
     """One printed QR poster at one point of a gate; its token is the /c/<token> link.
 
     The first poster of a gate takes over the gate's foundation `Gate.poster_token`, and
@@ -46,7 +46,7 @@ class GatePoster(db.Model):
     gate: Mapped[Gate] = relationship()
 
 
-class DeclarationQuestion(db.Model):
+class DeclarationQuestion(Model):
     """One version of a health-declaration question; never edited in place.
 
     Editing retires the row and adds its successor (`replaces_id`), so an answer always points
@@ -75,7 +75,7 @@ class DeclarationQuestion(db.Model):
         return bool(self.alert_on) and answer == self.alert_on
 
 
-class SelfCheckin(db.Model):
+class SelfCheckin(Model):
     """What a self check-in adds to its GateEvent: the poster it came through."""
 
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id"), primary_key=True)
@@ -90,7 +90,7 @@ class SelfCheckin(db.Model):
     )
 
 
-class DeclarationAnswer(db.Model):
+class DeclarationAnswer(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id"), index=True)

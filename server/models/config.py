@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime, utcnow
 
 
-class ConfigValue(db.Model):
+class ConfigValue(Model):
     """One overridden setting; a key without a row keeps the value from the environment."""
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime, utcnow
 
 DIRECTIONS = ("in", "out")
@@ -18,7 +18,7 @@ METHODS = ("camera", "scanner", "manual", "self", "paper")
 SUBJECT_KINDS = ("worker", "visitor", "unresolved")
 
 
-class SyncBatch(db.Model):
+class SyncBatch(Model):
     """One row per push a tablet made, heartbeats included."""
 
     __table_args__ = (Index("ix_sync_batch_device_received", "device_id", "received_at"),)
@@ -40,7 +40,7 @@ class SyncBatch(db.Model):
     seq_reset: Mapped[bool] = mapped_column(default=False)
 
 
-class GateEvent(db.Model):
+class GateEvent(Model):
     """One entry or exit, keyed by the UUID the tablet gave it at capture."""
 
     __table_args__ = (
@@ -94,7 +94,7 @@ class GateEvent(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class QuarantinedEvent(db.Model):
+class QuarantinedEvent(Model):
     """An event the server could not accept, kept with its raw body and reason for audit."""
 
     __table_args__ = (

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.extensions import db
+from server.extensions import Model, db
 from server.models.types import UTCDateTime, utcnow
 from sync.schemas import ID_CARD_FIELDS
 
@@ -32,7 +32,7 @@ user_zone = Table(
 )
 
 
-class Zone(db.Model):
+class Zone(Model):
     """An industrial or economic zone, overseen by a management board."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class Zone(db.Model):
     enterprises: Mapped[list[Enterprise]] = relationship(back_populates="zone")
 
 
-class Enterprise(db.Model):
+class Enterprise(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tax_code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(300))
@@ -60,7 +60,7 @@ class Enterprise(db.Model):
     gates: Mapped[list[Gate]] = relationship(back_populates="enterprise", order_by="Gate.code")
 
 
-class Gate(db.Model):
+class Gate(Model):
     __table_args__ = (UniqueConstraint("enterprise_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,7 +73,7 @@ class Gate(db.Model):
     enterprise: Mapped[Enterprise] = relationship(back_populates="gates")
 
 
-class Device(db.Model):
+class Device(Model):
     """An enrolled gate tablet; its sync state is what inspectors audit."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,7 +104,7 @@ class Device(db.Model):
     gate: Mapped[Gate] = relationship()
 
 
-class EnrolmentCode(db.Model):
+class EnrolmentCode(Model):
     """A one-use code that binds a new tablet to a gate; stored only as a hash."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,7 +120,7 @@ class EnrolmentCode(db.Model):
     gate: Mapped[Gate] = relationship()
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))

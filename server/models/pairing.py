@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime
 
 
-class PairingResolution(db.Model):
+class PairingResolution(Model):
     """A flag HR resolved; the gate event it hangs on is never changed, only pointed at."""
 
     __table_args__ = (UniqueConstraint("event_id", "flag"),)

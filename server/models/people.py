@@ -7,11 +7,11 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime, utcnow
 
 
-class Worker(db.Model):
+class Worker(Model):
     __table_args__ = (
         UniqueConstraint("enterprise_id", "employee_code"),
         Index("ix_worker_enterprise_roster_version", "enterprise_id", "roster_version"),
@@ -40,7 +40,7 @@ class Worker(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Visitor(db.Model):
+class Visitor(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
@@ -52,7 +52,7 @@ class Visitor(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class VisitorPass(db.Model):
+class VisitorPass(Model):
     __table_args__ = (
         Index("ix_visitor_pass_enterprise_roster_version", "enterprise_id", "roster_version"),
     )

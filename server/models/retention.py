@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
+from server.extensions import Model
 
 
-class DailyGateCount(db.Model):
+class DailyGateCount(Model):
     """How many gate events of one kind a local (Asia/Ho_Chi_Minh) day held, once purged.
 
     Written only by the retention purge, in the transaction that deletes the events it counts,
@@ -35,7 +35,7 @@ class DailyGateCount(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class PurgedSeqRange(db.Model):
+class PurgedSeqRange(Model):
     """Seqs of a tablet whose events reached the server and were later purged by retention.
 
     Sync health proves that nothing is missing by counting a tablet's stored seqs; a purged seq

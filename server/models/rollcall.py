@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime, utcnow
 
 
-class RollCall(db.Model):
+class RollCall(Model):
     """One roll call as its tablet last sent it; keyed by the UUID the tablet gave it."""
 
     __table_args__ = (Index("ix_roll_call_enterprise_started", "enterprise_id", "started_at"),)
@@ -35,7 +35,7 @@ class RollCall(db.Model):
     )
 
 
-class RollCallEntry(db.Model):
+class RollCallEntry(Model):
     """A person the tablet counted inside when the roll call started, and when they were seen."""
 
     __table_args__ = (UniqueConstraint("roll_call_id", "person_key"),)

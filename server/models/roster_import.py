@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime, utcnow
 
 
-class RosterImport(db.Model):
+class RosterImport(Model):
     """The cells of an uploaded roster file, by field and line, as read at the dry run.
 
     The commit plans again from these cells against the roster as it is then, so what it

@@ -103,7 +103,7 @@ class Page:
     broken_cursor: bool = False
 
 
-def _event_columns() -> Select[Any]:
+def _event_columns() -> Select[*tuple[Any, ...]]:
     """The log's columns, joined to the names HR reads; one flat row per event."""
     return (
         select(
@@ -203,7 +203,7 @@ def filtered_events(user: User, filters: LogFilter, *, timezone: str) -> Select[
 
 
 def _keyset_page(
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     cursor: str | None,
     *,
     size: int,

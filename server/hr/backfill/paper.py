@@ -64,7 +64,8 @@ def read_paper_log(filename: str, stream: BinaryIO) -> list[dict[str, object]]:
 
 def _header(table: list[list[object]]) -> tuple[int, dict[str, int]]:
     """The header line (0-based) and the column of each field: the line naming most fields."""
-    best_line, best = -1, {}
+    best_line = -1
+    best: dict[str, int] = {}
     for index, row in enumerate(table[:HEADER_SEARCH_ROWS]):
         columns: dict[str, int] = {}
         for position, title in enumerate(row):

@@ -246,7 +246,7 @@ def self_checkin(
     user: User, checkin: SelfCheckin, *, now: datetime, ip: str = ""
 ) -> SelfCheckinRow:
     """One self check-in with its declaration; the view is audited."""
-    event = db.session.get(GateEvent, checkin.event_id)
+    event = db.session.get_one(GateEvent, checkin.event_id)
     worker = db.session.get(Worker, event.worker_id) if event.worker_id else None
     visitor = db.session.get(Visitor, event.visitor_id) if event.visitor_id else None
     name = worker.full_name if worker else visitor.full_name if visitor else event.subject_value

@@ -7,9 +7,10 @@ not left out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -146,9 +147,9 @@ def _store(device: DeviceContext, data: dict[str, Any], now: datetime) -> str:
     stored.updated_at = now
     current = {entry.person_key: entry for entry in stored.entries}
     sent = {entry["key"] for entry in data["entries"]}
-    for key, entry in current.items():
+    for key, old_entry in current.items():
         if key not in sent:
-            stored.entries.remove(entry)
+            stored.entries.remove(old_entry)
     for fields in data["entries"]:
         entry = current.get(fields["key"])
         if entry is None:
@@ -190,7 +191,9 @@ def sightings(user: User, *, since: datetime) -> dict[str, Sighting]:
         .order_by(RollCallEntry.ticked_at)
     )
     seen: dict[str, Sighting] = {}
-    for key, at, code, name in db.session.execute(query):
+    # The query keeps only ticked entries, so each has its time.
+    rows = cast(Iterable[tuple[str, datetime, str, str]], db.session.execute(query))
+    for key, at, code, name in rows:
         seen.setdefault(key, Sighting(at=at, gate=f"{code} · {name}"))
     return seen
 

@@ -288,7 +288,8 @@ def _bounded(rows: Iterable[Iterable[object]]) -> list[list[object]]:
 
 def read_sheet(table: list[list[object]]) -> ParsedSheet:
     """Find the header line and turn each later line into {field: text}."""
-    best_line, best_columns = -1, {}
+    best_line = -1
+    best_columns: dict[int, str] = {}
     for index, row in enumerate(table[:HEADER_SEARCH_ROWS]):
         columns = {
             position: FIELD_BY_HEADER[key]
@@ -315,7 +316,7 @@ def read_sheet(table: list[list[object]]) -> ParsedSheet:
         columns={name: normalise.text(cell_text(header[pos])) for name, pos in taken.items()},
         ignored=ignored,
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for offset, row in enumerate(table[best_line + 1 :], start=best_line + 2):
         cells = {
             name: cell_text(row[position]) if position < len(row) else ""

@@ -30,7 +30,7 @@ class PassRequest:
     valid_until: datetime
 
 
-def pass_query(user: User, status: str, *, now: datetime) -> Select[tuple[VisitorPass]]:
+def pass_query(user: User, status: str, *, now: datetime) -> Select[VisitorPass]:
     query = scoped(VisitorPass, user).join(VisitorPass.visitor)
     if status == "current":
         query = query.where(VisitorPass.active.is_(True), VisitorPass.valid_until > now)

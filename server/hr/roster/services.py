@@ -52,7 +52,7 @@ class RosterFilter:
     status: str = "active"
 
 
-def roster_query(user: User, filters: RosterFilter) -> Select[tuple[Worker]]:
+def roster_query(user: User, filters: RosterFilter) -> Select[Worker]:
     """The user's workers matching `filters`: name without accents, code, phone or department."""
     query = scoped(Worker, user)
     if filters.status == "active":
@@ -289,7 +289,7 @@ def _apply_import(
     writes = plan.writes
     # One counter bump, one token check and one flush for the whole file: per-row round trips
     # made a 5,000-line import take most of a minute.
-    versions = reserve_roster_versions(actor.enterprise_id, len(writes)) if writes else range(0)
+    versions = reserve_roster_versions(staged.enterprise_id, len(writes)) if writes else range(0)
     tokens = iter(_fresh_badge_tokens(plan.count("create")))
     for version, row in zip(versions, writes, strict=True):
         if row.action == "create":
