@@ -104,21 +104,31 @@ class SqlSyncStore:
         epoch, highest, missing = self.session.execute(
             update(Device)
             .where(Device.id == device_id)
-            .values(last_seen_at=now)
+            .values(self._seen(now))
             .returning(Device.seq_epoch, Device.highest_seq, Device.missing_seq_ranges)
         ).one()
         return SeqState(epoch, highest, tuple((low, high) for low, high in missing or ()))
+
+    def _seen(self, now: datetime) -> dict[str, Any]:
+        """What the device lock writes: the tablet was heard from."""
+        return {"last_seen_at": now}
+
+    def _link(self, changes: DeviceUpdate) -> dict[str, Any]:
+        """The tablet's link state as this push reports it."""
+        return {
+            "last_sync_at": changes.synced_at,
+            "last_skew_seconds": changes.skew_seconds,
+            "app_version": changes.app_version,
+            "reported_backlog": changes.backlog,
+            "oldest_pending_at": changes.oldest_pending_at,
+        }
 
     def update_device(self, device_id: int, changes: DeviceUpdate) -> None:
         values: dict[str, Any] = {
             "seq_epoch": changes.seq.epoch,
             "highest_seq": changes.seq.highest_seq,
             "missing_seq_ranges": [list(r) for r in changes.seq.missing],
-            "last_sync_at": changes.synced_at,
-            "last_skew_seconds": changes.skew_seconds,
-            "app_version": changes.app_version,
-            "reported_backlog": changes.backlog,
-            "oldest_pending_at": changes.oldest_pending_at,
+            **self._link(changes),
         }
         if changes.seq_reset:
             values |= {

@@ -212,3 +212,27 @@ def test_inspectors_cannot_upload_and_anonymous_users_are_sent_to_sign_in(client
     response = upload(client, outbox(device, token, [event(1, gate.id)]))
     assert response.status_code == 403
     assert stored() == 0
+
+
+def test_an_upload_leaves_the_tablets_own_link_state_as_it_last_reported(client, site) -> None:
+    _, gate, device, token, hr = site
+    pushed = post_json(
+        client, "/sync/push", batch(event(1, gate.id)), {"Authorization": f"Bearer {token}"}
+    )
+    assert pushed.status_code == 200
+    db.session.refresh(device)
+    before = (device.last_seen_at, device.last_sync_at, device.reported_backlog, device.app_version)
+    login(client, hr)
+
+    upload(client, outbox(device, token, [event(seq, gate.id) for seq in (2, 3, 4)]))
+
+    db.session.refresh(device)
+    # Inspectors still see when the tablet itself last synced; the seqs it sent are known.
+    assert (
+        device.last_seen_at,
+        device.last_sync_at,
+        device.reported_backlog,
+        device.app_version,
+    ) == before
+    assert device.highest_seq == 4
+    assert stored() == 4

@@ -17,7 +17,7 @@ from server.sync_store import SqlSyncStore
 from sync.engine import apply_push
 from sync.outbox_file import OutboxFileSchema, push_bodies, signature_is_valid
 from sync.schemas import PushEnvelopeSchema
-from sync.store import DeviceContext
+from sync.store import DeviceContext, DeviceUpdate
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -89,6 +89,21 @@ def read_outbox_file(data: bytes, now: datetime) -> dict[str, Any]:
     return document
 
 
+class OutboxFileStore(SqlSyncStore):
+    """The push path for a file HR uploads: its events and seqs are the tablet's, its link is not.
+
+    The tablet itself has not been heard from: inspectors must still see it silent, with the
+    backlog and clock it last reported, so only the seq state changes.
+    """
+
+    def _seen(self, now: datetime) -> dict[str, Any]:
+        # The same row lock as a push, taken by writing the device's own last_seen_at back.
+        return {"last_seen_at": Device.last_seen_at}
+
+    def _link(self, changes: DeviceUpdate) -> dict[str, Any]:
+        return {}
+
+
 def import_outbox_file(
     actor: User,
     data: bytes,
@@ -129,7 +144,7 @@ def import_outbox_file(
     context = DeviceContext(device.id, device.enterprise_id)
     revoked = device.revoked_at is not None
     exported_at = _file_schema.load(document)["exported_at"]
-    store = SqlSyncStore(db.session)
+    store = OutboxFileStore(db.session)
     outcomes: list[EventOutcome] = []
     seq_reset = False
     for body in push_bodies(document, now):
