@@ -90,16 +90,15 @@ export function pullRoster() {
       // Ask for the next page while this one is written: the server and the disk work together.
       next = page.has_more ? fetchPage(page.next_cursor) : null;
       next?.catch(() => {});
+      const idCardFields = Array.isArray(page.id_card_fields) ? page.id_card_fields : null;
       // Deactivated people and revoked passes are kept (inactive) so a scan can warn about them.
       await run([STORES.people, STORES.passes, STORES.meta], 'readwrite', async (tx) => {
         for (const person of page.people) tx.objectStore(STORES.people).put(person);
         for (const pass of page.passes) tx.objectStore(STORES.passes).put(pass);
         await req(tx.objectStore(STORES.meta).put({ key: 'roster_cursor', value: page.next_cursor }));
-        if (Array.isArray(page.id_card_fields)) {
-          await req(tx.objectStore(STORES.meta).put({ key: 'id_card_fields', value: page.id_card_fields }));
-        }
+        if (idCardFields) await req(tx.objectStore(STORES.meta).put({ key: 'id_card_fields', value: idCardFields }));
       });
-      if (Array.isArray(page.id_card_fields)) changed.idCardFields = page.id_card_fields;
+      if (idCardFields) changed.idCardFields = idCardFields;
       changed.people.push(...page.people);
       changed.passes.push(...page.passes);
     }

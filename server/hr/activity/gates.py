@@ -86,6 +86,12 @@ def update_gate(
     return gate
 
 
+def id_card_fields(user: User) -> list[str]:
+    """What the user's enterprise keeps of a visitor's chip ID card besides the name."""
+    query = select(Enterprise.id_card_fields).where(Enterprise.id == user.enterprise_id)
+    return list(db.session.scalar(query) or [])
+
+
 def set_id_card_fields(user: User, kept: list[str], *, now: datetime, ip: str = "") -> list[str]:
     """Choose what the enterprise's gates keep of a visitor's chip ID card besides the name."""
     enterprise = db.session.get(Enterprise, user.enterprise_id)

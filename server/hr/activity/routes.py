@@ -39,7 +39,7 @@ from server.hr.activity.forms import (
     PresenceForm,
     ResolveForm,
 )
-from server.models import Device, Enterprise, Gate, GateEvent, Worker, utcnow
+from server.models import Device, Gate, GateEvent, Worker, utcnow
 from server.qr import qr_svg
 from server.settings import Settings
 from sync.engine import REASONS
@@ -248,12 +248,11 @@ def presence_export(fmt: str):
 @bp.route("/gates")
 @role_required("hr")
 def gates():
-    kept = db.session.get(Enterprise, current_user.enterprise_id).id_card_fields
     return _render(
         "gates.html",
         gates=gate_services.list_gates(current_user),
         form=ActionForm(),
-        id_card_form=IdCardFieldsForm(fields_kept=kept),
+        id_card_form=IdCardFieldsForm(fields_kept=gate_services.id_card_fields(current_user)),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,7 +21,7 @@ from server.models import GateEvent, utcnow
 FILTER_ARGUMENTS = ("day_from", "day_to", "resolved")
 
 
-def _filters() -> dict[str, str]:
+def _filters() -> dict[str, Any]:
     """The page's own query arguments, carried from the list to its resolve buttons and back."""
     return {name: value for name, value in request.args.items() if name in FILTER_ARGUMENTS}
 
@@ -57,17 +59,29 @@ def pairing():
     )
 
 
+def _act_on_flag(event_id, form, act: Callable[[GateEvent, Any], None], *, refused: str, done: str):
+    """Resolve or reopen: the event in the user's scope, the flag named by the form, then back."""
+    event = get_scoped_or_404(GateEvent, event_id)
+    back = url_for("hr.pairing", **_filters())
+    if not form.validate():
+        flash(refused, "error")
+        return redirect(back)
+    try:
+        act(event, form)
+    except services.PairingError as error:
+        flash(str(error), "error")
+    else:
+        flash(done)
+    return redirect(back)
+
+
 @bp.route("/pairing/events/<uuid:event_id>/resolve", methods=["POST"])
 @role_required("hr")
 def pairing_resolve(event_id):
-    event = get_scoped_or_404(GateEvent, event_id)
-    form = ResolveFlagForm()
-    back = url_for("hr.pairing", **_filters())
-    if not form.validate():
-        flash(_("This flag cannot be resolved: reload the page and try again."), "error")
-        return redirect(back)
-    try:
-        services.resolve_flag(
+    return _act_on_flag(
+        event_id,
+        ResolveFlagForm(),
+        lambda event, form: services.resolve_flag(
             current_user,
             event,
             form.flag.data,
@@ -75,29 +89,21 @@ def pairing_resolve(event_id):
             shift=_shift(),
             now=utcnow(),
             ip=request.remote_addr or "",
-        )
-    except services.PairingError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("Flag resolved; the gate record is kept as it was."))
-    return redirect(back)
+        ),
+        refused=_("This flag cannot be resolved: reload the page and try again."),
+        done=_("Flag resolved; the gate record is kept as it was."),
+    )
 
 
 @bp.route("/pairing/events/<uuid:event_id>/reopen", methods=["POST"])
 @role_required("hr")
 def pairing_reopen(event_id):
-    event = get_scoped_or_404(GateEvent, event_id)
-    form = FlagForm()
-    back = url_for("hr.pairing", **_filters())
-    if not form.validate():
-        flash(_("This flag cannot be reopened: reload the page and try again."), "error")
-        return redirect(back)
-    try:
-        services.reopen_flag(
+    return _act_on_flag(
+        event_id,
+        FlagForm(),
+        lambda event, form: services.reopen_flag(
             current_user, event, form.flag.data, now=utcnow(), ip=request.remote_addr or ""
-        )
-    except services.PairingError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("Flag reopened; the earlier resolution stays in the audit log."))
-    return redirect(back)
+        ),
+        refused=_("This flag cannot be reopened: reload the page and try again."),
+        done=_("Flag reopened; the earlier resolution stays in the audit log."),
+    )
