@@ -13,7 +13,9 @@ from server import seed
 from server.admin.config import effective
 from server.devices import issue_enrolment_code
 from server.extensions import db
+from server.i18n import in_both_languages
 from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
+from server.passwords import MESSAGES, password_problem
 from server.retention import Policy, plan_purge, purge
 
 
@@ -40,14 +42,30 @@ def init_db_command() -> None:
 @click.option("--workers", default=3000, show_default=True, help="Workers across enterprises.")
 @click.option("--days", default=14, show_default=True, help="Days of gate events.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
-def seed_demo_command(seed_value: int, workers: int, days: int, if_empty: bool) -> None:
+@click.option(
+    "--outside-debug",
+    is_flag=True,
+    help="Seed although GATELOG_DEBUG is off: random passwords (printed once) and tokens.",
+)
+def seed_demo_command(
+    seed_value: int, workers: int, days: int, if_empty: bool, outside_debug: bool
+) -> None:
     """Fill an empty database with a deterministic demo: zone, enterprises, people, events."""
+    production = current_app.config["GATELOG"].production
+    if production and not outside_debug:
+        raise click.ClickException(
+            "seed-demo creates accounts with the passwords printed in the README, so it runs "
+            "only with GATELOG_DEBUG=1. To seed this server anyway, with random passwords, "
+            "add --outside-debug."
+        )
     if db.session.scalar(select(Zone.id).limit(1)) is not None:
         if if_empty:
             click.echo("Demo data already present; not seeding again.")
             return
         raise click.ClickException("The database already holds data; seed-demo needs it empty.")
-    summary = seed.seed_demo(seed=seed_value, workers=workers, days=days, now=utcnow())
+    summary = seed.seed_demo(
+        seed=seed_value, workers=workers, days=days, now=utcnow(), unpredictable=production
+    )
     click.echo(summary.describe())
 
 
@@ -71,6 +89,9 @@ def create_user_command(
     """Create a console user."""
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise click.ClickException(f"User {username!r} already exists.")
+    problem = password_problem(password, username=username)
+    if problem is not None:
+        raise click.ClickException(in_both_languages(MESSAGES[problem]))
     user = User(username=username, role=role, full_name=full_name, language=language)
     user.set_password(password)
     if role == "hr":

@@ -9,6 +9,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, request, session
+from flask_babel import LazyString, force_locale
 from flask_login import current_user
 
 LANGUAGES = ("vi", "en")
@@ -44,3 +45,12 @@ def select_locale() -> str:
     if request.args.get("lang") in LANGUAGES:
         return request.args["lang"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def in_both_languages(message: LazyString) -> str:
+    """A message for the command line, which has no chosen language: Vietnamese, then English."""
+    lines = []
+    for language in LANGUAGES:
+        with force_locale(language):
+            lines.append(str(message))
+    return "\n".join(lines)

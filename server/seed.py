@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -205,9 +206,15 @@ ENTERPRISES = [
 GATES = [("G1", "Cổng chính"), ("G2", "Cổng phụ"), ("G3", "Cổng kho")]
 
 
-def seed_demo(*, seed: int, workers: int, days: int, now: datetime) -> SeedSummary:
-    """Write the demo in one transaction; the same seed gives the same data."""
-    rng = random.Random(seed)
+def seed_demo(
+    *, seed: int, workers: int, days: int, now: datetime, unpredictable: bool = False
+) -> SeedSummary:
+    """Write the demo in one transaction; the same seed gives the same data.
+
+    `unpredictable` is for a server people can reach: every token and password then comes from
+    the operating system's random source, and the seed is ignored.
+    """
+    rng = random.SystemRandom() if unpredictable else random.Random(seed)
     summary = SeedSummary(zones=1)
     zone = Zone(name="Khu công nghiệp Quang Châu", province_code=province_code_for("Bắc Ninh"))
     db.session.add(zone)
@@ -238,7 +245,7 @@ def seed_demo(*, seed: int, workers: int, days: int, now: datetime) -> SeedSumma
         summary.workers += len(staff)
         if has_tablets:
             summary.events += _add_events(rng, enterprise, staff, today, days, now)
-    summary.logins = _add_users(zone, enterprises)
+    summary.logins = _add_users(zone, enterprises, random_passwords=unpredictable)
     db.session.commit()
     return summary
 
@@ -442,12 +449,21 @@ def _add_visitors(rng: random.Random, enterprise: Enterprise, now: datetime) -> 
         )
 
 
-def _add_users(zone: Zone, enterprises: list[Enterprise]) -> list[tuple[str, str, str]]:
+def _add_users(
+    zone: Zone, enterprises: list[Enterprise], *, random_passwords: bool
+) -> list[tuple[str, str, str]]:
+    # The fixed demo passwords are printed in the README: fit for a laptop, never for a server.
+    def demo_password(fixed: str) -> str:
+        return secrets.token_urlsafe(12) if random_passwords else fixed
+
     accounts: list[tuple[str, str, str, Enterprise | None]] = [
-        ("admin", "admin", "demo-admin", None),
-        ("inspector", "inspector", "demo-inspector", None),
+        ("admin", "admin", demo_password("demo-admin"), None),
+        ("inspector", "inspector", demo_password("demo-inspector"), None),
     ]
-    accounts += [("hr", f"hr{n}", f"demo-hr{n}", e) for n, e in enumerate(enterprises, start=1)]
+    accounts += [
+        ("hr", f"hr{n}", demo_password(f"demo-hr{n}"), e)
+        for n, e in enumerate(enterprises, start=1)
+    ]
     for role, username, password, enterprise in accounts:
         user = User(
             username=username,

@@ -86,9 +86,14 @@ class Settings:
         )
         return replace(settings, **overrides) if overrides else settings
 
+    @property
+    def production(self) -> bool:
+        """Serving people: neither local development nor a test run."""
+        return not (self.debug or self.testing)
+
     def check_deployable(self) -> None:
         """Refuse a production start with the development secret."""
-        if not (self.debug or self.testing) and self.secret_key == DEV_SECRET:
+        if self.production and self.secret_key == DEV_SECRET:
             raise SettingsError(
                 "SECRET_KEY is not set. Set it to a long random value "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "

@@ -9,6 +9,7 @@ from flask import Flask, abort, current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from server.access import SAFE_METHODS
 from server.extensions import db, login_manager
@@ -16,7 +17,9 @@ from server.i18n import LANGUAGES
 from server.models import User
 
 # Writes an inspector may still make: its own session and language, nothing else.
-INSPECTOR_WRITABLE_ENDPOINTS = frozenset({"auth.logout", "auth.set_language", "auth.login"})
+INSPECTOR_WRITABLE_ENDPOINTS = frozenset(
+    {"auth.logout", "auth.set_language", "auth.login", "auth.change_password"}
+)
 
 BOARD_PAGES = [
     ("board.index", _l("Sync health")),
@@ -46,8 +49,11 @@ NAVIGATION = {
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_token: str) -> User | None:
+    """The active user whose current session token the cookie carries; None ends the session."""
+    return db.session.scalar(
+        select(User).where(User.session_token == session_token, User.active.is_(True))
+    )
 
 
 def refuse_inspector_writes() -> None:

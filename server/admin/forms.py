@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from server.admin.config import EDITABLE
 from server.models import ROLES
+from server.passwords import validate_new_password
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
@@ -68,13 +69,23 @@ class UserForm(FlaskForm):
 
 
 class NewUserForm(UserForm):
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+    def validate_password(self, field: PasswordField) -> None:
+        validate_new_password(field.data, username=self.username.data or "")
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(min=10, max=200)]
-    )
+    """An administrator's reset of `username`'s password."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
+
+    def __init__(self, *args: object, username: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.username = username
+
+    def validate_password(self, field: PasswordField) -> None:
+        validate_new_password(field.data, username=self.username)
 
 
 class SettingsForm(FlaskForm):

@@ -185,7 +185,10 @@ def user(user_id: int):
             flash(_("User saved."), "info")
             return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user.html", form=form, user=user, password_form=PasswordForm(formdata=None)
+        "admin/user.html",
+        form=form,
+        user=user,
+        password_form=PasswordForm(formdata=None, username=user.username),
     )
 
 
@@ -193,7 +196,7 @@ def user(user_id: int):
 @admin_only
 def user_password(user_id: int):
     user = get_scoped_or_404(User, user_id)
-    form = PasswordForm()
+    form = PasswordForm(username=user.username)
     if form.validate_on_submit():
         services.reset_password(current_user, user, form.password.data, now=utcnow())
         flash(_("Password reset. Give the new password to the user in person."), "info")

@@ -4,11 +4,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from server.auth import bp, services
-from server.auth.forms import EmptyForm, LoginForm
-from server.extensions import limiter
+from server.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
+from server.extensions import db, limiter
 from server.i18n import LANGUAGES
 from server.models import utcnow
 
@@ -44,6 +44,7 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "error")
         else:
+            db.session.commit()
             login_user(user)
             session.pop("lang", None)
             return redirect(_safe_next(request.args.get("next")) or home_url())
@@ -53,9 +54,31 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if EmptyForm().validate_on_submit():
+        if current_user.is_authenticated:
+            services.sign_out_everywhere(current_user)
+            db.session.commit()
         logout_user()
         flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def change_password():
+    form = ChangePasswordForm(username=current_user.username)
+    if form.validate_on_submit():
+        changed = services.change_own_password(
+            current_user, form.current_password.data, form.password.data, now=utcnow()
+        )
+        if changed:
+            db.session.commit()
+            # The new session token ended this browser's session too; carry on under the new one.
+            login_user(current_user._get_current_object())
+            flash(_("Password changed. You were signed out everywhere else."), "info")
+            return redirect(home_url())
+        form.current_password.errors = [_("The current password is wrong.")]
+    return render_template("auth/password.html", form=form)
 
 
 @bp.route("/language/<code>", methods=["POST"])
@@ -64,4 +87,5 @@ def set_language(code: str):
         session["lang"] = code
         if current_user.is_authenticated:
             services.set_language(current_user, code)
+            db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("auth.login"))

@@ -15,11 +15,12 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import Model, db
 from server.models.types import UTCDateTime, utcnow
+from server.tokens import new_secret
 from sync.schemas import ID_CARD_FIELDS
 
 ROLES = ("admin", "inspector", "hr")
@@ -132,6 +133,9 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a session cookie carries instead of the id (Flask-Login's alternative id): replacing
+    # it ends every session of the user at once, whichever browser holds the cookie.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
 
     enterprise: Mapped[Enterprise | None] = relationship()
     zones: Mapped[list[Zone]] = relationship(secondary=user_zone, order_by=Zone.name)
@@ -140,8 +144,22 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:  # Flask-Login refuses sessions of inactive users
         return self.active
 
+    def get_id(self) -> str:
+        return self.session_token
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere: every session cookie issued so far stops working."""
+        self.session_token = new_secret()
+
+    @validates("active")
+    def _deactivation_ends_sessions(self, _key: str, active: bool) -> bool:
+        if not active:
+            self.end_sessions()
+        return active
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -81,7 +81,7 @@ def test_create_user_scopes_hr_and_inspector(app) -> None:
             "--enterprise",
             "0202020202",
             "--password",
-            "pw-123456",
+            "river lantern autumn",
         ).exit_code
         == 0
     )
@@ -96,7 +96,7 @@ def test_create_user_scopes_hr_and_inspector(app) -> None:
             "--zone",
             "KCN Đình Trám",
             "--password",
-            "pw-123456",
+            "river lantern autumn",
         ).exit_code
         == 0
     )
@@ -108,4 +108,4 @@ def test_create_user_scopes_hr_and_inspector(app) -> None:
     inspector = db.session.scalar(select(User).where(User.username == "ins9"))
     assert hr.enterprise_id == enterprise.id
     assert [z.id for z in inspector.zones] == [zone.id]
-    assert hr.check_password("pw-123456")
+    assert hr.check_password("river lantern autumn")

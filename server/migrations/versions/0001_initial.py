@@ -103,10 +103,12 @@ def upgrade():
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_login_at", sa.DateTime(), nullable=True),
+        sa.Column("session_token", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["enterprise_id"], ["enterprise.id"], name=op.f("fk_user_enterprise_id_enterprise")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user")),
+        sa.UniqueConstraint("session_token", name=op.f("uq_user_session_token")),
         sa.UniqueConstraint("username", name=op.f("uq_user_username")),
     )
     with op.batch_alter_table("user", schema=None) as batch_op:
