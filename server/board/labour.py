@@ -6,36 +6,21 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, func, select
-from vietnamadminunits import parse_address
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
 from server.extensions import db
 from server.models import Enterprise, GateEvent, User, Worker, Zone
-from server.provinces import PROVINCE_SHORT_NAMES, province_name
+from server.provinces import PROVINCE_SHORT_NAMES, province_name, resolve
 
 UNKNOWN = None  # the row of workers whose home province could not be read
 
 
-@lru_cache(maxsize=8192)
 def legacy_province(raw: str) -> str:
-    """The pre-2025 province named in the text as imported, or the text itself."""
-    text = raw.strip()
-    if not text:
-        return ""
-    try:
-        unit = parse_address(text, mode="LEGACY", level=1)
-    except (ValueError, KeyError, IndexError, AttributeError):
-        return text
-    name = getattr(unit, "province", None)
-    if not name:
-        return text
-    for prefix in ("Thành phố ", "Tỉnh "):
-        name = name.removeprefix(prefix)
-    return name
+    """The province the text names as imported ("Hà Tây", "Bắc Giang"), or the text itself."""
+    return resolve(raw).former or raw.strip()
 
 
 @dataclass(frozen=True)
