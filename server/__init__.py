@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import database, errors, i18n, views_common
+from server import database, errors, i18n, ops, views_common
 from server.admin import bp as admin_bp
 from server.api import bp as api_bp
 from server.auth import bp as auth_bp
@@ -17,6 +17,7 @@ from server.checkin import bp as checkin_bp
 from server.cli import register_cli
 from server.extensions import babel, csrf, db, limiter, login_manager, migrate
 from server.hr import bp as hr_bp
+from server.ops import requestlog
 from server.pwa import bp as pwa_bp
 from server.settings import INSTANCE_DIR, Settings
 
@@ -71,6 +72,7 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
 
+    requestlog.register(app)
     register_blueprints(app)
     errors.register(app)
     views_common.register(app)
@@ -84,5 +86,5 @@ def register_blueprints(app: Flask) -> None:
     # The self check-in calls carry no session: the poster token and the person's details are
     # the whole request, so there is no cookie a forged request could ride on.
     csrf.exempt(checkin_bp)
-    for blueprint in (auth_bp, hr_bp, board_bp, admin_bp, api_bp, pwa_bp, checkin_bp):
+    for blueprint in (auth_bp, hr_bp, board_bp, admin_bp, api_bp, pwa_bp, checkin_bp, ops.bp):
         app.register_blueprint(blueprint)

@@ -16,6 +16,7 @@ from server.extensions import db
 from server.i18n import in_both_languages
 from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
 from server.passwords import MESSAGES, password_problem
+from server.ops import metrics
 from server.retention import Policy, plan_purge, purge
 
 
@@ -172,7 +173,8 @@ def purge_command(dry_run: bool) -> None:
         click.echo("Dry run: nothing is changed.")
         outcomes = plan_purge(now, policy)
     else:
-        outcomes = purge(now, policy, timezone=settings.timezone)
+        with metrics.timed_job("purge"):
+            outcomes = purge(now, policy, timezone=settings.timezone)
     zone = ZoneInfo(settings.timezone)
     for outcome in outcomes:
         cutoff = outcome.cutoff.astimezone(zone)

@@ -62,6 +62,8 @@ class Settings:
     lagging_after_minutes: float = 30.0
     stale_after_hours: float = 24.0
     paper_after_days: float = 7.0
+    # Bearer token a Prometheus scrape of /metrics must send; empty: loopback scrapes only.
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -83,6 +85,7 @@ class Settings:
             lagging_after_minutes=_env_float("LAGGING_AFTER_MINUTES", 30.0),
             stale_after_hours=_env_float("STALE_AFTER_HOURS", 24.0),
             paper_after_days=_env_float("PAPER_AFTER_DAYS", 7.0),
+            metrics_token=os.environ.get("METRICS_TOKEN", ""),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import request
+from flask import g, request
 from sqlalchemy import select
 
 from server.api.errors import ApiError
@@ -41,6 +41,7 @@ def device_required(view: F) -> F:
             raise ApiError("unauthorized")
         if found.revoked_at is not None:
             raise ApiError("device_revoked")
+        g.device_id = found.id
         return view(*args, device=DeviceContext(found.id, found.enterprise_id), **kwargs)
 
     return wrapper  # type: ignore[return-value]

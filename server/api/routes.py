@@ -17,6 +17,7 @@ from server.api.errors import ApiError, error_response
 from server.api.services import EnrolmentCodeInvalid, enrol_device
 from server.extensions import db, limiter
 from server.models.types import utcnow
+from server.ops import metrics
 from server.sync_store import SqlSyncStore
 from server.tokens import hash_secret
 from sync.engine import PushRefused, apply_push, pull_roster, short_messages
@@ -86,6 +87,7 @@ def push(device: DeviceContext) -> Response:
     answer = apply_push(
         store, device, payload, utcnow(), skew_flag_seconds=settings.skew_flag_seconds
     )
+    metrics.count_push(answer["acks"])
     return _json(answer)
 
 
@@ -106,6 +108,7 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
 @bp.errorhandler(PushRefused)
 def _push_refused(error: PushRefused) -> tuple[Response, int]:
     db.session.rollback()
+    metrics.count_refused_push(error.code)
     if error.code == "payload_too_large":
         return error_response("payload_too_large", {**LIMITS, **error.details})
     return error_response(error.code, error.details)

@@ -24,9 +24,9 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from tests.browser import CHROMIUM_FLAGS, chromium_path
+from tests.support import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PWA_DIR = ROOT / "pwa"
@@ -66,25 +66,8 @@ def e2e_database(tmp_dir: Path) -> Iterator[str]:
     The server runs in another process, so it cannot share the suite's per-test transactions;
     on PostgreSQL it gets a database beside the suite's rather than the suite's own.
     """
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_dir / 'e2e.sqlite3'}"
-        return
-    import psycopg
-
-    url = make_url(base)
-    name = f"{url.database}_e2e"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False
-    )
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(tmp_dir, "e2e") as url:
+        yield url
 
 
 def make_app(database_url: str) -> Flask:

@@ -22,6 +22,7 @@ from server.hr.roster.forms import (
     WorkerForm,
 )
 from server.models import VisitorPass, Worker, utcnow
+from server.ops import metrics
 from server.provinces import province_name
 from server.qr import qr_png, qr_svg
 from server.settings import Settings
@@ -258,9 +259,10 @@ def roster_import_commit():
         return redirect(url_for("hr.roster_import"))
     now = utcnow()
     try:
-        staged, plan = services.commit_import(
-            current_user, form.key.data, now=now, timezone=_settings().timezone, ip=_ip()
-        )
+        with metrics.timed_job("roster_import"):
+            staged, plan = services.commit_import(
+                current_user, form.key.data, now=now, timezone=_settings().timezone, ip=_ip()
+            )
     except services.RosterError as error:
         flash(messages.ROSTER_PROBLEMS[error.code], "error")
         return redirect(url_for("hr.roster_import"))

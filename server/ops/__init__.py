@@ -1,0 +1,5 @@
+"""Operations: health probes, Prometheus metrics and the JSON request log."""
+
+from server.ops.routes import bp
+
+__all__ = ["bp"]
