@@ -15,8 +15,8 @@ from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.i18n import in_both_languages
 from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
-from server.passwords import MESSAGES, password_problem
 from server.ops import metrics
+from server.passwords import MESSAGES, password_problem
 from server.retention import Policy, plan_purge, purge
 
 
