@@ -41,17 +41,28 @@ async function call(path, { method = 'GET', token, json } = {}) {
     let response;
     let data = null;
     try {
-      response = await fetch(BASE + path, { method, headers, body, signal: abort.signal, cache: 'no-store' });
+      // A redirect is never the server's answer (a captive portal, a login page in front of it):
+      // not followed, it counts as no answer.
+      response = await fetch(BASE + path, {
+        method,
+        headers,
+        body,
+        signal: abort.signal,
+        cache: 'no-store',
+        redirect: 'manual',
+      });
       data = await response.json().catch(() => null);
     } catch (error) {
       // No answer at all (server down, link cut, answer lost): the caller retries later.
       throw new NetworkError(error.message);
     }
+    if (response.type === 'opaqueredirect') throw new NetworkError('Redirected');
     if (!response.ok) {
       const retryAfter = Number.parseInt(response.headers.get('Retry-After') || '', 10);
       throw new ApiError(response.status, data, Number.isFinite(retryAfter) ? retryAfter : null);
     }
-    if (data === null) throw new NetworkError('Unreadable answer');
+    // A 2xx that is not a JSON object (an HTML portal page, a bare value) answers nothing.
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new NetworkError('Unreadable answer');
     return data;
   } finally {
     clearTimeout(timer);
@@ -64,6 +75,14 @@ export function enroll(code, label, appVersion) {
 
 export function push(token, batch) {
   return call('/sync/push', { method: 'POST', token, json: batch });
+}
+
+export function reportWipe(token, report) {
+  return call('/devices/wipe-reports', { method: 'POST', token, json: report });
+}
+
+export function replaceableTablets(token) {
+  return call('/devices/replaceable', { token });
 }
 
 export function pullInside(token) {

@@ -27,6 +27,12 @@ async function proposedDirection(subjectKey) {
   return last ? opposite(last) : 'in';
 }
 
+/** What HR reads on a correction: which record it corrects (its seq and id), in both languages. */
+function correctionNote(original) {
+  const kept = original.note ? ` · ${original.note}` : '';
+  return `Sửa chiều lượt #${original.seq} / corrects #${original.seq} (${original.id})${kept}`.slice(0, 500);
+}
+
 function personDisplay(person) {
   return { name: person.name, department: person.department || '', code: person.code || '' };
 }
@@ -121,7 +127,25 @@ export class Recorder {
     });
   }
 
-  flip(entry, subjectKey) {
-    return outbox.changeDirection(entry, subjectKey, opposite(entry.event.direction));
+  /**
+   * Change the direction of the event just recorded while no push has carried it; after that,
+   * record a correction of the other direction (the original may be on the server, and the
+   * server pairs the two). Resolves with {correction: the new journal entry} or {correction: null}.
+   */
+  async flip(entry, subjectKey) {
+    const direction = opposite(entry.event.direction);
+    if (await outbox.changeDirection(entry, subjectKey, direction)) return { correction: null };
+    const original = entry.event;
+    const correction = await outbox.capture({
+      gateId: original.gate_id,
+      direction,
+      subject: original.subject,
+      method: 'manual',
+      visitor: original.visitor,
+      note: correctionNote(original),
+      subjectKey,
+      display: { name: entry.name, department: entry.department, code: entry.code, warning: entry.warning },
+    });
+    return { correction };
   }
 }

@@ -34,25 +34,49 @@ function upgrade(db, oldVersion) {
 
 export function openDb() {
   if (!opening) {
-    opening = new Promise((resolve, reject) => {
+    const current = new Promise((resolve, reject) => {
       const request = indexedDB.open(DB_NAME, DB_VERSION);
       request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
       request.onsuccess = () => {
         const db = request.result;
-        // Another tab (or a new app version) wants a newer schema: step aside so it can upgrade.
+        // A closed connection is never reused: the next call opens a new one. Another tab (or a
+        // new app version) wanting a newer schema closes it so it can upgrade; the browser closes
+        // it itself when the site's storage is cleared.
+        const forget = () => {
+          if (opening === current) opening = null;
+        };
         db.onversionchange = () => {
           db.close();
-          opening = null;
+          forget();
         };
+        db.onclose = forget;
         resolve(db);
       };
       request.onerror = () => {
-        opening = null;
+        if (opening === current) opening = null;
         reject(request.error);
       };
     });
+    opening = current;
   }
   return opening;
+}
+
+/**
+ * A transaction on a live connection. A connection can close between two calls without its close
+ * event having run yet (site data cleared, a forced upgrade): then it is dropped and one new
+ * connection is tried, so a closed one never fails every later write.
+ */
+async function begin(storeNames, mode, durability) {
+  for (let attempt = 0; ; attempt += 1) {
+    const db = await openDb();
+    try {
+      return db.transaction(storeNames, mode, { durability });
+    } catch (error) {
+      if (error.name !== 'InvalidStateError' || attempt > 0) throw error;
+      opening = null;
+    }
+  }
 }
 
 export function req(request) {
@@ -67,8 +91,7 @@ export function req(request) {
  * completed, i.e. (with durability 'strict') once the data is on disk.
  */
 export async function run(storeNames, mode, fn, { durability = 'default' } = {}) {
-  const db = await openDb();
-  const tx = db.transaction(storeNames, mode, { durability });
+  const tx = await begin(storeNames, mode, durability);
   const done = new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);

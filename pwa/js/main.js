@@ -2,12 +2,12 @@
 import { Recorder, parseScan } from './capture.js';
 import { getMeta, setMeta } from './db.js';
 import { getLang, setLang, t, translatePage } from './i18n.js';
-import { pruneJournal } from './outbox.js';
+import { StorageLost, pruneJournal } from './outbox.js';
 import { prune as pruneRollCalls } from './rollcall.js';
 import { Roster } from './roster.js';
 import { listenForScanner } from './scanner.js';
 import { SyncScheduler } from './scheduler.js';
-import { checkMarker, dismissWiped, writeMarker } from './tablet.js';
+import { checkMarker, dismissWiped, markerSeq, restoreEnrolment, writeMarker } from './tablet.js';
 import { CaptureView } from './ui/capture.js';
 import { byId } from './ui/dom.js';
 import { EnrolView } from './ui/enrol.js';
@@ -16,6 +16,7 @@ import { Lists } from './ui/lists.js';
 import { TabletMenu } from './ui/menu.js';
 import { RollCallView } from './ui/rollcall.js';
 import { StatusStrip } from './ui/status.js';
+import { askReplacement } from './ui/replace.js';
 import { registerServiceWorker } from './ui/update.js';
 
 const STATUS_REFRESH_MS = 5000;
@@ -37,11 +38,24 @@ async function refresh() {
     await lists.refresh();
     // Only while IndexedDB still holds the enrolment: a marker rewritten from a wiped store would
     // forget what was waiting.
-    const stored = await getMeta('device');
-    if (stored) writeMarker(stored, counts.waiting);
+    const [stored, seq] = await Promise.all([getMeta('device'), getMeta('seq')]);
+    if (stored) writeMarker(stored, { waiting: counts.waiting, oldestAt: counts.oldestAt, seq: seq || 0 });
+    else await recoverEnrolment();
     await rollCallView.refresh();
   }
   document.body.dataset.ready = 'true';
+}
+
+/**
+ * IndexedDB lost the enrolment while this page still has it: restore it, report the wipe to the
+ * server with what the marker knew, and tell the guard what may be lost.
+ */
+async function recoverEnrolment() {
+  const report = await restoreEnrolment(device);
+  if (!report) return;
+  wiped = { ...report, device_id: device.device_id, label: device.label, restored: true };
+  showWiped();
+  scheduler.kick();
 }
 
 const scheduler = new SyncScheduler({
@@ -53,12 +67,23 @@ const scheduler = new SyncScheduler({
   },
 });
 
-const capture = new CaptureView({ recorder, roster, onCaptured: () => scheduler.captured() });
+const capture = new CaptureView({
+  recorder,
+  roster,
+  onCaptured: (entry) => {
+    markerSeq(device, entry.seq);
+    scheduler.captured();
+  },
+  onFailed: (error) => {
+    if (error instanceof StorageLost) recoverEnrolment().then(refresh, () => {});
+  },
+});
 // A tick is sent like a capture: soon, by the leading tab, with the same retries.
 const rollCallView = new RollCallView({ roster, device: () => device, onChanged: () => scheduler.captured() });
 const enrolView = new EnrolView({
   onEnrolled: async (enrolled) => {
     device = enrolled;
+    await askReplacement(device);
     showGate();
     scheduler.kick();
     await scheduler.pull().catch(() => {});
@@ -73,7 +98,9 @@ let wiped = null;
 function showWiped() {
   if (!wiped) return;
   const notice = wiped;
-  byId('wiped-text').textContent = t(notice.waiting ? 'wiped_waiting' : 'wiped', {
+  let key = notice.waiting ? 'wiped_waiting' : 'wiped';
+  if (notice.restored) key = notice.waiting ? 'wiped_restored_waiting' : 'wiped_restored';
+  byId('wiped-text').textContent = t(key, {
     id: notice.device_id,
     label: notice.label,
     count: notice.waiting,

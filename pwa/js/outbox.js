@@ -5,6 +5,18 @@ import { isoWithOffset, startOfToday } from './time.js';
 const CAPTURE_STORES = [STORES.outbox, STORES.journal, STORES.meta, STORES.last];
 const JOURNAL_KEEP_MS = 2 * 24 * 3600 * 1000;
 
+/** The enrolment is gone from IndexedDB (site data cleared while the app was open): nothing was written. */
+export class StorageLost extends Error {
+  constructor() {
+    super('storage_lost');
+  }
+}
+
+/** The highest seq a push has carried, so far: an event at or below it may be on the server. */
+export const PUSHED_UPTO = 'pushed_upto';
+/** A wipe report waiting to be sent (tablet.js makes it, sync.js sends it). */
+export const WIPE_REPORT = 'wipe_report';
+
 /**
  * Record one event. Resolves with the journal entry once it is on disk; the id and the seq are
  * made here, in the same transaction, so a crash can neither lose nor repeat a seq.
@@ -15,7 +27,10 @@ export function capture({ gateId, direction, subject, method, visitor, note, dis
     'readwrite',
     async (tx) => {
       const meta = tx.objectStore(STORES.meta);
-      const last = await req(meta.get('seq'));
+      // Written into a database that lost its enrolment, the event would never be sent and its
+      // seq would restart at 1: refuse, so the guard is told and the enrolment restored first.
+      const [device, last] = await Promise.all([req(meta.get('device')), req(meta.get('seq'))]);
+      if (!device) throw new StorageLost();
       const seq = (last ? last.value : 0) + 1;
       meta.put({ key: 'seq', value: seq });
       const event = {
@@ -42,7 +57,8 @@ export function capture({ gateId, direction, subject, method, visitor, note, dis
 }
 
 /**
- * Change the direction of an event the server has not seen yet; false once it has been sent.
+ * Change the direction of an event no push has carried yet; false once one has (it may be on the
+ * server even if no answer came back, and a changed resend would be refused as a conflict).
  * The caller holds the push lock, so the event cannot be in flight.
  */
 export function changeDirection({ id, seq }, subjectKey, direction) {
@@ -50,8 +66,11 @@ export function changeDirection({ id, seq }, subjectKey, direction) {
     CAPTURE_STORES,
     'readwrite',
     async (tx) => {
-      const event = await req(tx.objectStore(STORES.outbox).get(seq));
-      if (!event || event.id !== id) return false;
+      const [event, pushed] = await Promise.all([
+        req(tx.objectStore(STORES.outbox).get(seq)),
+        req(tx.objectStore(STORES.meta).get(PUSHED_UPTO)),
+      ]);
+      if (!event || event.id !== id || (pushed && seq <= pushed.value)) return false;
       event.direction = direction;
       tx.objectStore(STORES.outbox).put(event);
       const entry = await req(tx.objectStore(STORES.journal).get(id));

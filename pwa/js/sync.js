@@ -26,6 +26,31 @@ async function recordLink(ok, error) {
   await setMeta('link', link);
 }
 
+/** Thrown for a 2xx answer that is not an answer to this push (a captive portal, a proxy's `{}`). */
+export class UnsettledAnswer extends api.NetworkError {
+  constructor() {
+    super('The answer settles nothing');
+    this.code = 'unsettled';
+  }
+}
+
+/**
+ * The answer, if it answers this batch: it names the batch and acks each event, by id and in
+ * order. Anything else settles nothing and counts as no answer (PROTOCOL §7): taken as success,
+ * the loop below would resend the same batch at once, forever, holding the push lock.
+ */
+function settling(answer, body) {
+  const acks = answer && answer.acks;
+  const answersBatch =
+    Boolean(answer) &&
+    answer.batch_id === body.batch_id &&
+    Array.isArray(acks) &&
+    acks.length === body.events.length &&
+    acks.every((ack, i) => ack && ack.id === body.events[i].id);
+  if (!answersBatch) throw new UnsettledAnswer();
+  return answer;
+}
+
 async function pushAll(device) {
   let size = MAX_BATCH;
   const totals = { accepted: 0, duplicate: 0, rejected: 0 };
@@ -41,9 +66,12 @@ async function pushAll(device) {
       oldest_pending_at: next ? next.occurred_at : null,
       events: batch,
     };
+    // Before the request leaves: from now on the server may hold these events, so a flip must
+    // record a correction instead of changing them (outbox.changeDirection).
+    if (batch.length) await setMeta(outbox.PUSHED_UPTO, batch[batch.length - 1].seq);
     let answer;
     try {
-      answer = await api.push(device.token, body);
+      answer = settling(await api.push(device.token, body), body);
     } catch (error) {
       if (error instanceof api.ApiError && error.status === 413 && batch.length > 1) {
         size = Math.max(1, Math.floor(batch.length / 2));
@@ -51,7 +79,7 @@ async function pushAll(device) {
       }
       throw error;
     }
-    const counts = await outbox.applyAcks(batch, answer.acks || []);
+    const counts = await outbox.applyAcks(batch, answer.acks);
     for (const key of Object.keys(totals)) totals[key] += counts[key];
     if (answer.seq_reset || (answer.missing_ranges || []).length) {
       await setMeta('server_seq', { seqReset: !!answer.seq_reset, missing: answer.missing_ranges, at: Date.now() });
@@ -61,12 +89,31 @@ async function pushAll(device) {
   return totals;
 }
 
+/** A wipe this tablet noticed (or the one it replaces) becomes a fact on the server; kept until answered. */
+async function sendWipeReport(device) {
+  const report = await getMeta(outbox.WIPE_REPORT);
+  if (!report) return;
+  try {
+    const answer = await api.reportWipe(device.token, report);
+    if (typeof answer.wipe_id !== 'number') throw new UnsettledAnswer();
+  } catch (error) {
+    // Refused for good (a client bug, or an old tablet named that is not ours): resending the
+    // same report can never succeed, and must not hold the link in "failing" forever.
+    if (!(error instanceof api.ApiError && (error.status === 400 || error.status === 404))) throw error;
+  }
+  await run([STORES.meta], 'readwrite', (tx) => req(tx.objectStore(STORES.meta).delete(outbox.WIPE_REPORT)), {
+    durability: 'strict',
+  });
+}
+
 /** Push everything waiting (or a heartbeat). Throws api.NetworkError/ApiError when it cannot. */
 export function drain() {
   return navigator.locks.request(PUSH_LOCK, async () => {
     const device = await getDevice();
     if (!device) return null;
     try {
+      // First, so the server counts the loss against what it had before this tablet goes on.
+      await sendWipeReport(device);
       const totals = await pushAll(device);
       await recordLink(true);
       return totals;

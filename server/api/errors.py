@@ -34,6 +34,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "The enrolment code is unknown, already used or expired.",
         "Mã đăng ký không đúng, đã được dùng hoặc đã hết hạn.",
     ),
+    "unknown_tablet": (
+        404,
+        "The tablet named is not another tablet of this enterprise.",
+        "Máy được nêu không phải một máy khác của doanh nghiệp này.",
+    ),
     "payload_too_large": (
         413,
         "The request is too large; send fewer events per push.",

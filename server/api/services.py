@@ -10,8 +10,9 @@ from sqlalchemy import CursorResult, select, update
 
 from server.audit import record_audit
 from server.extensions import db
-from server.models import Device, EnrolmentCode, Enterprise, Gate
+from server.models import Device, DeviceWipe, EnrolmentCode, Enterprise, Gate
 from server.tokens import ENROLMENT_PREFIX, hash_secret, new_secret
+from sync.store import DeviceContext
 
 
 class EnrolmentCodeInvalid(Exception):
@@ -82,3 +83,60 @@ def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> E
     enrolment = Enrolment(device, token, device.enterprise, found.gate, gates)
     db.session.commit()
     return enrolment
+
+
+class UnknownTablet(Exception):
+    """The tablet a wipe report names is not another tablet of the reporter's enterprise."""
+
+
+def record_wipe(reporter: DeviceContext, report: dict[str, Any], *, now: datetime) -> DeviceWipe:
+    """Make a wipe a fact: what the tablet's surviving storage said, beside what the server last
+    heard from the wiped tablet (PROTOCOL §10). Flushes; the request commits."""
+    wiped_id = report["replaces_device_id"] or reporter.device_id
+    wiped = db.session.get(Device, wiped_id)
+    if wiped is None or wiped.enterprise_id != reporter.enterprise_id:
+        raise UnknownTablet
+    if report["replaces_device_id"] == reporter.device_id:
+        raise UnknownTablet
+    wipe = DeviceWipe(
+        enterprise_id=wiped.enterprise_id,
+        device_id=wiped.id,
+        reported_by_id=reporter.device_id,
+        received_at=now,
+        detected_at=report["detected_at"],
+        tablet_waiting=report["waiting"],
+        tablet_last_seq=report["last_seq"],
+        tablet_counted_at=report["counted_at"],
+        tablet_oldest_pending_at=report["oldest_pending_at"],
+        server_highest_seq=wiped.highest_seq,
+        server_backlog=wiped.reported_backlog,
+        server_oldest_pending_at=wiped.oldest_pending_at,
+        server_last_sync_at=wiped.last_sync_at,
+    )
+    db.session.add(wipe)
+    db.session.flush()
+    record_audit(
+        None,
+        "device.wiped",
+        now=now,
+        target_type="device",
+        target_id=wiped.id,
+        enterprise_id=wiped.enterprise_id,
+        details={"reported_by": reporter.device_id, "lost_at_most": wipe.lost_at_most},
+    )
+    return wipe
+
+
+def replaceable_tablets(reporter: DeviceContext) -> list[Device]:
+    """The enterprise's other live tablets, latest synced first: what a new tablet may replace."""
+    return list(
+        db.session.scalars(
+            select(Device)
+            .where(
+                Device.enterprise_id == reporter.enterprise_id,
+                Device.id != reporter.device_id,
+                Device.revoked_at.is_(None),
+            )
+            .order_by(Device.last_sync_at.desc().nulls_last(), Device.id)
+        )
+    )

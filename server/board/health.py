@@ -16,6 +16,7 @@ from server.admin.config import Thresholds
 from server.extensions import db
 from server.models import (
     Device,
+    DeviceWipe,
     Enterprise,
     Gate,
     GateEvent,
@@ -27,8 +28,11 @@ from server.models import (
 from server.retention import purged_seq_ranges
 
 OK, LAGGING, STALE, NEVER, REVOKED = "ok", "lagging", "stale", "never_synced", "revoked"
+WIPED = "wiped"
 # Worst first: an enterprise or gate is as healthy as its best tablet allows.
-STATUS_ORDER = (NEVER, STALE, LAGGING, OK, REVOKED)
+STATUS_ORDER = (WIPED, NEVER, STALE, LAGGING, OK, REVOKED)
+# A reported wipe shows as the tablet's status this long (PROTOCOL §10), revoked or not.
+WIPE_SHOWN_FOR = timedelta(days=30)
 EVENTS_PER_DAY_WINDOW = timedelta(days=7)
 LAG_WINDOW = timedelta(days=30)
 # Upper bounds, in seconds, of the lag chart's bars; the last bar takes everything longer.
@@ -112,10 +116,28 @@ class Filters:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class WipeSeen:
+    """A wipe as the board states it: reported by a tablet, or inferred from a silent backlog."""
+
+    lost_at_most: int
+    after_seq: int
+    last_known_at: datetime | None
+    reported: bool
+
+
 def device_status(
-    device: Device, *, now: datetime, thresholds: Thresholds, missing: int
+    device: Device,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    missing: int,
+    wipe: WipeSeen | None = None,
 ) -> tuple[str, list[Reason]]:
     """The status of one tablet and the reasons for it, from the configured thresholds."""
+    if wipe is not None:
+        # What a wiped tablet held is a loss, never "normal", whatever else is true of it.
+        return WIPED, [Reason("wiped" if wipe.reported else "possible_wipe", wipe)]
     if device.revoked_at is not None:
         return REVOKED, [Reason("revoked", device.revoked_at)]
     if device.last_sync_at is None:
@@ -140,6 +162,42 @@ def _pending_age(device: Device, now: datetime) -> timedelta | None:
     if not device.reported_backlog or device.oldest_pending_at is None:
         return None
     return max(now - device.oldest_pending_at, timedelta(0))
+
+
+def wipes_seen(
+    devices: Sequence[Device], *, now: datetime, silent_after: timedelta
+) -> dict[int, WipeSeen]:
+    """The wipe each tablet shows: its latest report within WIPE_SHOWN_FOR, else a possible wipe.
+
+    A possible wipe, with no report: the tablet last said records were waiting, then fell
+    silent, and a tablet enrolled at its gate after that silence began (PROTOCOL §10).
+    """
+    ids = [device.id for device in devices]
+    seen: dict[int, WipeSeen] = {}
+    reports = db.session.scalars(
+        select(DeviceWipe)
+        .where(DeviceWipe.device_id.in_(ids), DeviceWipe.received_at >= now - WIPE_SHOWN_FOR)
+        .order_by(DeviceWipe.received_at, DeviceWipe.id)
+    )
+    for report in reports:
+        seen[report.device_id] = WipeSeen(
+            report.lost_at_most, report.server_highest_seq, report.last_known_at, True
+        )
+    enrolled_at_gate: dict[int, list[datetime]] = defaultdict(list)
+    for device in devices:
+        if device.revoked_at is None and device.enrolled_at <= now:
+            enrolled_at_gate[device.gate_id].append(device.enrolled_at)
+    for device in devices:
+        if device.id in seen or not device.reported_backlog or device.last_sync_at is None:
+            continue
+        silent_since = device.last_sync_at
+        if now - silent_since <= silent_after:
+            continue
+        if any(enrolled > silent_since for enrolled in enrolled_at_gate[device.gate_id]):
+            seen[device.id] = WipeSeen(
+                device.reported_backlog, device.highest_seq, device.last_sync_at, False
+            )
+    return seen
 
 
 def _worst(statuses: Iterable[str], empty: str) -> str:
@@ -387,10 +445,17 @@ def sync_health(
         .group_by(SyncBatch.device_id)
     )
     days = EVENTS_PER_DAY_WINDOW / timedelta(days=1)
+    wipes = wipes_seen(
+        [device for device, *_ in rows],
+        now=now,
+        silent_after=timedelta(minutes=thresholds.lagging_after_minutes),
+    )
     tablets = []
     for device, gate, enterprise, zone_name in rows:
         missing = range_size(gaps.get(device.id, ()))
-        status, reasons = device_status(device, now=now, thresholds=thresholds, missing=missing)
+        status, reasons = device_status(
+            device, now=now, thresholds=thresholds, missing=missing, wipe=wipes.get(device.id)
+        )
         skew = device.last_skew_seconds
         tablets.append(
             TabletHealth(

@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from server.board.health import LAGGING, NEVER, OK, REVOKED, STALE, Reason
+from server.board.health import LAGGING, NEVER, OK, REVOKED, STALE, WIPED, Reason
 from server.views_common import localtime
 from sync.engine import REASONS
 
@@ -18,8 +18,16 @@ STATUS_LABELS = {
     STALE: _l("Stale"),
     NEVER: _l("Never synced"),
     REVOKED: _l("Revoked"),
+    WIPED: _l("Storage wiped"),
 }
-STATUS_CLASSES = {OK: "ok", LAGGING: "warn", STALE: "bad", NEVER: "bad", REVOKED: "muted"}
+STATUS_CLASSES = {
+    OK: "ok",
+    LAGGING: "warn",
+    STALE: "bad",
+    NEVER: "bad",
+    REVOKED: "muted",
+    WIPED: "bad",
+}
 FLAG_LABELS = {
     "exit_missing": _l("exit not recorded, closed at shift length"),
     "second_entry": _l("exit not recorded, closed at the next entry"),
@@ -44,6 +52,8 @@ def duration(value: timedelta | None) -> str:
 
 
 def reason(item: Reason) -> str:
+    if item.code in ("wiped", "possible_wipe"):
+        return _wipe_reason(item)
     if item.code == "revoked":
         return _("revoked on %(when)s", when=localtime(item.value))
     if item.code == "never_synced":
@@ -57,6 +67,26 @@ def reason(item: Reason) -> str:
     if item.code == "missing":
         return _("%(count)d numbered records never received", count=item.value)
     return _("last sync %(span)s ago", span=duration(item.value))
+
+
+def _wipe_reason(item: Reason) -> str:
+    wipe = item.value
+    figures = {
+        "count": wipe.lost_at_most,
+        "seq": wipe.after_seq,
+        "when": localtime(wipe.last_known_at) if wipe.last_known_at else "—",
+    }
+    if item.code == "wiped":
+        return _(
+            "storage wiped: up to %(count)d records lost after seq %(seq)d "
+            "(last reported at %(when)s)",
+            **figures,
+        )
+    return _(
+        "possible wipe: silent with %(count)d records waiting after seq %(seq)d since %(when)s, "
+        "and a new tablet started at this gate",
+        **figures,
+    )
 
 
 def quarantine_reason(code: str) -> str:

@@ -16,6 +16,7 @@ from server.models.retention import DailyGateCount, PurgedSeqRange
 from server.models.rollcall import RollCall, RollCallEntry
 from server.models.roster_import import RosterImport
 from server.models.types import UTCDateTime, utcnow
+from server.models.wipe import DeviceWipe
 
 __all__ = [
     "DIRECTIONS",
@@ -27,6 +28,7 @@ __all__ = [
     "DeclarationAnswer",
     "DeclarationQuestion",
     "Device",
+    "DeviceWipe",
     "EnrolmentCode",
     "Enterprise",
     "Gate",

@@ -246,3 +246,40 @@ def test_drill_down_to_tablet_history_and_gaps(client, world: World) -> None:
     assert "<td>4</td><td>6</td>" in html
     assert client.get(f"/board/enterprises/{world.ent.id}").status_code == 200
     assert "<svg" in client.get(f"/board/enterprises/{world.ent.id}").get_data(as_text=True)
+
+
+def test_a_reported_wipe_shows_the_loss_with_its_seq_never_normal(app: Flask, world: World) -> None:
+    from server.models import DeviceWipe
+
+    gate = world.fresh.gate
+    db.session.add(
+        DeviceWipe(
+            enterprise_id=gate.enterprise_id,
+            device_id=world.fresh.id,
+            reported_by_id=world.fresh.id,
+            received_at=NOW,
+            tablet_waiting=4,
+            tablet_last_seq=9,
+            tablet_counted_at=NOW - timedelta(minutes=3),
+            server_highest_seq=1,
+            server_backlog=0,
+        )
+    )
+    db.session.flush()
+    tablet = by_label(report_for(app, world.admin))["Máy Yên Phong"]
+    assert tablet.status == health.WIPED
+    [reason] = tablet.reasons
+    assert (reason.code, reason.value.lost_at_most, reason.value.after_seq) == ("wiped", 8, 1)
+
+
+def test_a_new_tablet_beside_a_silent_backlog_raises_a_possible_wipe(
+    app: Flask, world: World
+) -> None:
+    silent = by_label(report_for(app, world.admin))["Máy cổng 2"]
+    assert silent.status == health.LAGGING
+    make_device(world.slow.gate, label="Máy thay", enrolled_at=NOW - timedelta(minutes=30))
+
+    silent = by_label(report_for(app, world.admin))["Máy cổng 2"]
+    assert silent.status == health.WIPED
+    [reason] = silent.reasons
+    assert (reason.code, reason.value.lost_at_most) == ("possible_wipe", 7)

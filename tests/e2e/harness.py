@@ -321,7 +321,11 @@ class LossyProxy:
 
     drop_push_answers: forward that many pushes carrying events, let the server commit them, and
     then close the connection without answering. block_pushes: answer every push 503 without
-    forwarding it (the server is "down" for sync only).
+    forwarding it (the server is "down" for sync only). settle_nothing: answer every push
+    `200 {}` without forwarding it, as a captive portal or a broken proxy would. `pushes` counts
+    the pushes that reached the proxy. max_push_events: answer 413 to a push carrying more
+    events (the tablet halves its batch). forward_event_pushes: forward only that many pushes
+    carrying events, then answer 503 to the rest.
     """
 
     def __init__(self, upstream_port: int) -> None:
@@ -329,6 +333,10 @@ class LossyProxy:
         self.drop_push_answers = 0
         self.dropped = 0
         self.block_pushes = False
+        self.settle_nothing = False
+        self.pushes = 0
+        self.max_push_events: int | None = None
+        self.forward_event_pushes: int | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -341,6 +349,22 @@ class LossyProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 is_push = self.path.startswith("/api/v1/sync/push")
+                if is_push:
+                    proxy.pushes += 1
+                if is_push and proxy.settle_nothing:
+                    self._answer(200, {"Content-Type": "application/json"}, b"{}")
+                    return
+                carried = _event_count(body, self.headers) if is_push else 0
+                if proxy.max_push_events is not None and carried > proxy.max_push_events:
+                    self._answer(413, {"Content-Type": "application/json"}, b"{}")
+                    return
+                if carried and proxy.forward_event_pushes is not None:
+                    if proxy.forward_event_pushes <= 0:
+                        self._answer(
+                            503, {"Retry-After": "1", "Content-Type": "application/json"}, b"{}"
+                        )
+                        return
+                    proxy.forward_event_pushes -= 1
                 if is_push and proxy.block_pushes:
                     self._answer(
                         503, {"Retry-After": "1", "Content-Type": "application/json"}, b"{}"
@@ -354,7 +378,7 @@ class LossyProxy:
                 response = upstream.getresponse()
                 payload = response.read()
                 upstream.close()
-                if is_push and proxy.drop_push_answers and _has_events(body, self.headers):
+                if is_push and proxy.drop_push_answers and carried:
                     proxy.drop_push_answers -= 1
                     proxy.dropped += 1
                     self.close_connection = True
@@ -396,12 +420,12 @@ class LossyProxy:
         self.server.server_close()
 
 
-def _has_events(body: bytes | None, headers: Any) -> bool:
+def _event_count(body: bytes | None, headers: Any) -> int:
     if not body:
-        return False
+        return 0
     if (headers.get("Content-Encoding") or "").lower() == "gzip":
         body = gzip.decompress(body)
-    return bool(json.loads(body).get("events"))
+    return len(json.loads(body).get("events") or [])
 
 
 class Tablet:

@@ -1,5 +1,6 @@
 // The capture screen: scans (camera or handheld), roster search, visitors without a pass.
 import { opposite, parseScan } from '../capture.js';
+import { StorageLost } from '../outbox.js';
 import { cardNote } from '../cccd.js';
 import { t } from '../i18n.js';
 import { CameraScanner } from '../scanner.js';
@@ -10,11 +11,12 @@ import { Feedback } from './feedback.js';
 const NOTICES = { enrol: 'enrol_code_scanned', poster: 'poster_code', unknown: 'not_a_badge' };
 
 export class CaptureView {
-  /** recorder: a Recorder; roster: a Roster; onCaptured(): an event is on disk. */
-  constructor({ recorder, roster, onCaptured }) {
+  /** recorder: a Recorder; roster: a Roster; onCaptured(entry): an event is on disk; onFailed(error): a write failed. */
+  constructor({ recorder, roster, onCaptured, onFailed }) {
     this.recorder = recorder;
     this.roster = roster;
     this.onCaptured = onCaptured;
+    this.onFailed = onFailed;
     this.last = null;
     // What the visitor form keeps of a scanned ID card until it is submitted or closed:
     // {note, method}.
@@ -52,7 +54,7 @@ export class CaptureView {
     } catch (error) {
       panel.hidden = true;
       byId('camera-toggle').textContent = t('camera_start');
-      this.feedback.failed(t('camera_failed', { message: error.message }));
+      this.feedback.notice('camera_failed', { message: error.message });
     }
   }
 
@@ -63,7 +65,14 @@ export class CaptureView {
       this.openVisitor(parsed.card, method);
       return;
     }
-    const resolved = await this.recorder.resolveScan(parsed);
+    let resolved;
+    try {
+      // Reads the last direction from IndexedDB, which fails like a write when storage is gone.
+      resolved = await this.recorder.resolveScan(parsed);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
     if (!resolved) {
       this.feedback.notice(NOTICES[parsed.type]);
       return;
@@ -83,28 +92,44 @@ export class CaptureView {
       const entry = await write(direction);
       this.last = { entry, subjectKey };
       this.feedback.saved(direction);
-      this.onCaptured();
+      this.onCaptured(entry);
     } catch (error) {
-      this.feedback.failed(error.message);
+      this.fail(error);
     }
+  }
+
+  /** Nothing was written: the card must not keep saying the previous person was. */
+  fail(error) {
+    this.last = null;
+    this.feedback.failed(error instanceof StorageLost ? 'storage_lost' : 'write_failed', error);
+    this.onFailed(error);
   }
 
   /**
    * One tap to correct the direction of the event just recorded. Holding the push lock means it
-   * is not in flight; once the server has it, it is kept as it is and the guard is told.
+   * is not in flight. Once a push has carried it, it is kept and a correction of the other
+   * direction is recorded instead, and the card says so.
    */
   async flip() {
     if (!this.last) return;
     const { entry, subjectKey } = this.last;
     const direction = opposite(entry.event.direction);
-    const changed = await navigator.locks.request(PUSH_LOCK, () => this.recorder.flip(entry, subjectKey));
-    if (!changed) {
-      this.feedback.tooLate();
+    let outcome;
+    try {
+      outcome = await navigator.locks.request(PUSH_LOCK, () => this.recorder.flip(entry, subjectKey));
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (outcome.correction) {
+      this.last = { entry: outcome.correction, subjectKey };
+      this.feedback.corrected(direction);
+      this.onCaptured(outcome.correction);
       return;
     }
     entry.event.direction = direction;
     this.feedback.direction(direction);
-    this.onCaptured();
+    this.onCaptured(entry);
   }
 
   async renderResults() {

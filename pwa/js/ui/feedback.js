@@ -68,26 +68,36 @@ export class Feedback {
     this.saved(direction);
   }
 
-  tooLate() {
-    byId('fb-state').textContent = t('flip_too_late');
+  /** The flipped record had been sent: a correction of `direction` was recorded beside it. */
+  corrected(direction) {
+    this.card.className = this.card.className.replace(/dir-\w+/, `dir-${direction}`);
+    byId('fb-dir').textContent = t(direction);
+    this.card.dataset.state = 'saved';
+    byId('fb-state').textContent = `✓ ${t('flip_corrected', { direction: t(direction), original: t(direction === 'in' ? 'out' : 'in') })}`;
     byId('fb-flip').hidden = true;
   }
 
-  failed(message) {
+  /** Nothing was written: say so in red, whatever the card showed before, and sound the alarm. */
+  failed(reasonKey, error) {
     this.card.className = 'feedback alert';
     this.card.hidden = false;
     this.card.dataset.state = 'failed';
-    byId('fb-state').textContent = t('save_failed', { message });
+    this.card.dataset.error = (error && (error.name || error.message)) || '';
+    byId('fb-dir').textContent = '✗';
+    byId('fb-name').textContent = t('not_saved');
+    byId('fb-dept').textContent = '';
+    byId('fb-msg').textContent = t(reasonKey);
+    byId('fb-state').textContent = '';
     byId('fb-flip').hidden = true;
     beep('alert');
   }
 
-  notice(key) {
+  notice(key, params = {}) {
     this.card.className = 'feedback unknown';
     this.card.hidden = false;
     this.card.dataset.state = 'notice';
     byId('fb-dir').textContent = '';
-    byId('fb-name').textContent = t(key);
+    byId('fb-name').textContent = t(key, params);
     byId('fb-dept').textContent = '';
     byId('fb-msg').textContent = '';
     byId('fb-state').textContent = '';

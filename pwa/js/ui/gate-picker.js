@@ -1,30 +1,40 @@
-// A dialog of big buttons, one per gate of the enterprise.
+// A dialog of big buttons, one per choice: the gate of the enterprise, the tablet replaced.
 import { t } from '../i18n.js';
 import { byId, el } from './dom.js';
 
-export function pickGate(gates, currentId) {
+/** options: [{value, label, primary}]; resolves with the chosen value, or `fallback` when closed. */
+export function pickFrom(title, options, fallback) {
   const dialog = byId('gate-dialog');
   const list = byId('gate-list');
-  byId('gate-dialog-title').textContent = t('gate_pick');
+  byId('gate-dialog-title').textContent = title;
   return new Promise((resolve) => {
     list.replaceChildren(
-      ...gates.map((gate) =>
+      ...options.map((option) =>
         el(
           'button',
           {
             type: 'button',
-            className: `big ${gate.id === currentId ? 'primary' : ''}`,
-            dataset: { gateId: gate.id },
+            className: `big ${option.primary ? 'primary' : ''}`,
+            dataset: { value: option.value ?? '' },
             onclick: () => {
               dialog.close();
-              resolve(gate.id);
+              resolve(option.value);
             },
           },
-          `${gate.name} (${gate.code})`,
+          option.label,
         ),
       ),
     );
-    dialog.onclose = () => resolve(currentId);
+    dialog.onclose = () => resolve(fallback);
     dialog.showModal();
   });
+}
+
+export function pickGate(gates, currentId) {
+  const options = gates.map((gate) => ({
+    value: gate.id,
+    label: `${gate.name} (${gate.code})`,
+    primary: gate.id === currentId,
+  }));
+  return pickFrom(t('gate_pick'), options, currentId);
 }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 19:19:47.396548
+Create Date: 2026-12-02 12:58:42.308177
 
 """
 
@@ -367,6 +367,41 @@ def upgrade():
         )
         batch_op.create_index(
             batch_op.f("ix_visitor_pass_visitor_id"), ["visitor_id"], unique=False
+        )
+
+    op.create_table(
+        "device_wipe",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("reported_by_id", sa.Integer(), nullable=False),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("detected_at", sa.DateTime(), nullable=True),
+        sa.Column("tablet_waiting", sa.Integer(), nullable=True),
+        sa.Column("tablet_last_seq", sa.BigInteger(), nullable=True),
+        sa.Column("tablet_counted_at", sa.DateTime(), nullable=True),
+        sa.Column("tablet_oldest_pending_at", sa.DateTime(), nullable=True),
+        sa.Column("server_highest_seq", sa.BigInteger(), nullable=False),
+        sa.Column("server_backlog", sa.Integer(), nullable=False),
+        sa.Column("server_oldest_pending_at", sa.DateTime(), nullable=True),
+        sa.Column("server_last_sync_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["device.id"], name=op.f("fk_device_wipe_device_id_device")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["enterprise.id"],
+            name=op.f("fk_device_wipe_enterprise_id_enterprise"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["reported_by_id"], ["device.id"], name=op.f("fk_device_wipe_reported_by_id_device")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_device_wipe")),
+    )
+    with op.batch_alter_table("device_wipe", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_device_wipe_device_id"), ["device_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_device_wipe_enterprise_id"), ["enterprise_id"], unique=False
         )
 
     op.create_table(
@@ -749,6 +784,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_enrolment_code_enterprise_id"))
 
     op.drop_table("enrolment_code")
+    with op.batch_alter_table("device_wipe", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_device_wipe_enterprise_id"))
+        batch_op.drop_index(batch_op.f("ix_device_wipe_device_id"))
+
+    op.drop_table("device_wipe")
     with op.batch_alter_table("visitor_pass", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_visitor_pass_visitor_id"))
         batch_op.drop_index("ix_visitor_pass_enterprise_roster_version")
