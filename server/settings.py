@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+# Flask-Limiter storages (schemes of `limits`) that live inside one process.
+PER_PROCESS_STORAGE = frozenset({"memory"})
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - the marker production refuses to start with
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -104,3 +106,16 @@ class Settings:
             )
         if self.default_language not in {"vi", "en"}:
             raise SettingsError("DEFAULT_LANGUAGE must be 'vi' or 'en'")
+
+    def check_rate_limit_storage(self, *, processes: int) -> None:
+        """Refuse a production start where each of several processes would count alone."""
+        if not (self.production and processes > 1):
+            return
+        if self.ratelimit_storage_uri.split(":", 1)[0] in PER_PROCESS_STORAGE:
+            raise SettingsError(
+                f"RATELIMIT_STORAGE_URI is {self.ratelimit_storage_uri!r}, a store each of the "
+                f"{processes} workers keeps alone: the login limit ({self.login_rate_limit}) "
+                f"would let {processes} times as many guesses through. Set "
+                "RATELIMIT_STORAGE_URI=redis://<host>:6379/0, shared by every worker and host, "
+                "or serve from one worker (WEB_CONCURRENCY=1)."
+            )

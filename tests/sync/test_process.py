@@ -73,6 +73,9 @@ class Gunicorn:
             **os.environ,
             "DATABASE_URL": database_url,
             "SECRET_KEY": secrets.token_urlsafe(32),
+            # Several workers with per-process rate-limit counts: allowed in debug only
+            # (gunicorn.conf.py); tests/security proves the limit with Redis.
+            "GATELOG_DEBUG": "1",
         }
         self.process: subprocess.Popen[bytes] | None = None
 
