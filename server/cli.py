@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from zoneinfo import ZoneInfo
 
 import click
@@ -64,9 +65,16 @@ def seed_demo_command(
             click.echo("Demo data already present; not seeding again.")
             return
         raise click.ClickException("The database already holds data; seed-demo needs it empty.")
-    summary = seed.seed_demo(
-        seed=seed_value, workers=workers, days=days, now=utcnow(), unpredictable=production
-    )
+    with click.progressbar(length=days + 1, label="Days of gate events", file=sys.stderr) as bar:
+        summary = seed.seed_demo(
+            seed=seed_value,
+            workers=workers,
+            days=days,
+            now=utcnow(),
+            unpredictable=production,
+            end_of_unit=db.session.commit,
+            progress=bar.update,
+        )
     click.echo(summary.describe())
 
 
