@@ -19,6 +19,7 @@ from server.models import ROLES, Enterprise, Gate, User, Zone, utcnow
 from server.ops import metrics
 from server.passwords import MESSAGES, password_problem
 from server.retention import Policy, plan_purge, purge
+from server.unit_of_work import committing_command
 
 
 def register_cli(app: Flask) -> None:
@@ -29,7 +30,7 @@ def register_cli(app: Flask) -> None:
         enroll_code_command,
         purge_command,
     ):
-        app.cli.add_command(command)
+        app.cli.add_command(committing_command(command))
 
 
 @click.command("init-db")
@@ -112,7 +113,6 @@ def create_user_command(
             raise click.ClickException("An inspector needs at least one --zone.")
         user.zones = [_find_zone(zone) for zone in zones]
     db.session.add(user)
-    db.session.commit()
     click.echo(f"Created {role} user {username!r}.")
 
 
@@ -182,7 +182,9 @@ def purge_command(dry_run: bool) -> None:
         outcomes = plan_purge(now, policy)
     else:
         with metrics.timed_job("purge"):
-            outcomes = purge(now, policy, timezone=settings.timezone)
+            outcomes = purge(
+                now, policy, timezone=settings.timezone, end_of_chunk=db.session.commit
+            )
     zone = ZoneInfo(settings.timezone)
     for outcome in outcomes:
         cutoff = outcome.cutoff.astimezone(zone)

@@ -37,5 +37,4 @@ def issue_enrolment_code(gate: Gate, *, actor: User | None, now: datetime) -> Is
             expires_at=expires_at,
         )
     )
-    db.session.commit()
     return IssuedEnrolmentCode(code=code, gate=gate, expires_at=expires_at)

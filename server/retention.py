@@ -6,10 +6,11 @@ person seen at the gate, so they follow the visitors' (shorter) period, not the 
 An evacuation roll call is a record of who was inside, so it follows the gate records' period;
 the visitors named in it lose their names with the visitors' period, like the visitors themselves.
 
-Every step works in chunks of at most `chunk_size` rows, each committed on its own, so a purge
-never loads a table and a purge cut short resumes where it stopped on its next run. Deletions
-respect the foreign keys: declaration answers and self check-ins before their gate events, gate
-events before the sync batches and quarantined events they point at. A gate event is counted
+Every step works in chunks of at most `chunk_size` rows, each its own unit of work that the
+caller commits (the CLI command, through `end_of_chunk`), so a purge never loads a table and a
+purge cut short resumes where it stopped on its next run. Deletions respect the foreign keys:
+declaration answers and self check-ins before their gate events, gate events before the sync
+batches and quarantined events they point at. A gate event is counted
 into `DailyGateCount` in the transaction that deletes it, from the rows the DELETE returned, so
 two purges running at once never count one event twice.
 """
@@ -21,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -164,34 +166,40 @@ def purge(
     timezone: str,
     actor: User | None = None,
     chunk_size: int = CHUNK_SIZE,
+    end_of_chunk: Callable[[], None] = lambda: None,
 ) -> list[CategoryOutcome]:
-    """Purge what the periods let go, category by category, and audit the counts."""
+    """Purge what the periods let go, category by category, and audit the counts.
+
+    Each chunk is a unit of work that `end_of_chunk` ends (the CLI commits there, so a purge
+    of millions of rows never holds one huge transaction); the audit row ends the last unit.
+    """
     limits = cutoffs(now, policy)
+    in_chunks = partial(_in_chunks, end_of_chunk=end_of_chunk)
     outcomes = [CategoryOutcome(name, policy.days(name), limits[name]) for name in CATEGORIES]
     declarations, visitors, events, audit = outcomes
-    declarations.counts["declaration_answers"] = _in_chunks(
+    declarations.counts["declaration_answers"] = in_chunks(
         lambda: _delete_old_answers(declarations.cutoff, chunk_size)
     )
-    visitors.counts["visitors_anonymised"] = _in_chunks(
+    visitors.counts["visitors_anonymised"] = in_chunks(
         lambda: _anonymise_visitors(visitors.cutoff, chunk_size)
     )
-    visitors.counts["event_details_cleared"] = _in_chunks(
+    visitors.counts["event_details_cleared"] = in_chunks(
         lambda: _clear_event_details(visitors.cutoff, chunk_size)
     )
-    events.counts.update(_purge_events(events.cutoff, ZoneInfo(timezone), chunk_size))
-    events.counts["quarantined_events"] = _in_chunks(
+    events.counts.update(_purge_events(events.cutoff, ZoneInfo(timezone), chunk_size, end_of_chunk))
+    events.counts["quarantined_events"] = in_chunks(
         lambda: _delete_chunk(
             QuarantinedEvent.id, QuarantinedEvent.received_at < events.cutoff, chunk_size
         )
     )
-    events.counts["sync_batches"] = _in_chunks(
+    events.counts["sync_batches"] = in_chunks(
         lambda: _delete_chunk(SyncBatch.id, _batch_is_spent(events.cutoff), chunk_size)
     )
-    visitors.counts["roll_call_visitors_cleared"] = _in_chunks(
+    visitors.counts["roll_call_visitors_cleared"] = in_chunks(
         lambda: _clear_roll_call_visitors(visitors.cutoff, chunk_size)
     )
-    events.counts["roll_calls"] = _in_chunks(lambda: _delete_roll_calls(events.cutoff, chunk_size))
-    audit.counts["audit_rows"] = _in_chunks(
+    events.counts["roll_calls"] = in_chunks(lambda: _delete_roll_calls(events.cutoff, chunk_size))
+    audit.counts["audit_rows"] = in_chunks(
         lambda: _delete_chunk(AuditLog.id, AuditLog.at < audit.cutoff, chunk_size)
     )
     record_audit(
@@ -201,7 +209,6 @@ def purge(
         target_type="retention",
         details={outcome.category: outcome.as_details() for outcome in outcomes},
     )
-    db.session.commit()
     return outcomes
 
 
@@ -209,28 +216,25 @@ def _count(query: Any) -> int:
     return db.session.scalar(query) or 0
 
 
-def _in_chunks(step: Callable[[], int]) -> int:
-    """Run `step` (one committed chunk, returning its row count) until a chunk finds nothing."""
+def _in_chunks(step: Callable[[], int], end_of_chunk: Callable[[], None]) -> int:
+    """Run `step` (one chunk, returning its row count) until a chunk finds nothing."""
     total = 0
     while done := step():
+        end_of_chunk()
         total += done
     return total
 
 
 def _next_chunk(key: Any, criteria: Any, chunk_size: int) -> list[Any]:
-    """The first `chunk_size` keys matching `criteria`; none left ends the read transaction."""
+    """The first `chunk_size` keys matching `criteria`."""
     criteria = criteria if isinstance(criteria, list | tuple) else [criteria]
-    ids = list(db.session.scalars(select(key).where(*criteria).order_by(key).limit(chunk_size)))
-    if not ids:
-        db.session.rollback()
-    return ids
+    return list(db.session.scalars(select(key).where(*criteria).order_by(key).limit(chunk_size)))
 
 
 def _delete_chunk(key: Any, criteria: Any, chunk_size: int) -> int:
     if not (ids := _next_chunk(key, criteria, chunk_size)):
         return 0
     db.session.execute(delete(key.class_).where(key.in_(ids)))
-    db.session.commit()
     return len(ids)
 
 
@@ -286,7 +290,6 @@ def _anonymise_visitors(cutoff: datetime, chunk_size: int) -> int:
                 for pass_id, version in zip(pass_ids, versions, strict=True)
             ],
         )
-    db.session.commit()
     return len(ids)
 
 
@@ -304,13 +307,11 @@ def _clear_event_details(cutoff: datetime, chunk_size: int) -> int:
         db.session.scalars(select(GateEvent.id).where(*_details_are_old(cutoff)).limit(chunk_size))
     )
     if not ids:
-        db.session.rollback()
         return 0
     # The stored content hash is kept, so a late resend of the event is still acked duplicate.
     db.session.execute(
         update(GateEvent).where(GateEvent.id.in_(ids)).values(visitor_details=null())
     )
-    db.session.commit()
     return len(ids)
 
 
@@ -356,7 +357,6 @@ def _clear_roll_call_visitors(cutoff: datetime, chunk_size: int) -> int:
             for entry_id in ids
         ],
     )
-    db.session.commit()
     return len(ids)
 
 
@@ -365,11 +365,12 @@ def _delete_roll_calls(cutoff: datetime, chunk_size: int) -> int:
         return 0
     db.session.execute(delete(RollCallEntry).where(RollCallEntry.roll_call_id.in_(ids)))
     db.session.execute(delete(RollCall).where(RollCall.id.in_(ids)))
-    db.session.commit()
     return len(ids)
 
 
-def _purge_events(cutoff: datetime, zone: ZoneInfo, chunk_size: int) -> dict[str, int]:
+def _purge_events(
+    cutoff: datetime, zone: ZoneInfo, chunk_size: int, end_of_chunk: Callable[[], None]
+) -> dict[str, int]:
     counts = {"gate_events": 0, "self_checkins": 0, "declaration_answers": 0}
     enterprise_ids = list(db.session.scalars(select(Enterprise.id).order_by(Enterprise.id)))
     # Enterprise by enterprise, so each chunk is read from the (enterprise, occurred_at) index.
@@ -378,6 +379,7 @@ def _purge_events(cutoff: datetime, zone: ZoneInfo, chunk_size: int) -> dict[str
             chunk = _delete_event_chunk(enterprise_id, cutoff, zone, chunk_size)
             if not chunk["gate_events"]:
                 break
+            end_of_chunk()
             for key, value in chunk.items():
                 counts[key] += value
     return counts
@@ -395,7 +397,6 @@ def _delete_event_chunk(
         )
     )
     if not ids:
-        db.session.rollback()
         return {"gate_events": 0}
     answers = _rows_deleted(delete(DeclarationAnswer).where(DeclarationAnswer.event_id.in_(ids)))
     checkins = _rows_deleted(delete(SelfCheckin).where(SelfCheckin.event_id.in_(ids)))
@@ -416,7 +417,6 @@ def _delete_event_chunk(
     ).all()
     _add_daily_counts(enterprise_id, gone, zone)
     _add_purged_seqs(gone)
-    db.session.commit()
     return {"gate_events": len(gone), "self_checkins": checkins, "declaration_answers": answers}
 
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.devices import IssuedEnrolmentCode, issue_enrolment_code
 from server.extensions import db
 from server.models import (
     DeclarationQuestion,
@@ -107,6 +108,13 @@ def make_user(
     user.set_password(PASSWORD)
     user.zones = list(zones)
     return _save(user)
+
+
+def make_enrolment_code(gate: Gate, *, now: datetime | None = None) -> IssuedEnrolmentCode:
+    """A committed one-use code for a tablet at `gate`."""
+    issued = issue_enrolment_code(gate, actor=None, now=now or utcnow())
+    db.session.commit()
+    return issued
 
 
 def make_device(gate: Gate, **overrides: Any) -> tuple[Device, str]:

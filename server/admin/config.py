@@ -101,5 +101,4 @@ def save(actor: User, values: dict[str, float], *, now: datetime) -> list[str]:
             target_type="settings",
             details={key: values[key] for key in changed},
         )
-    db.session.commit()
     return changed

@@ -1,4 +1,4 @@
-"""What administrators read and change across the whole system; each verb owns its transaction."""
+"""What administrators read and change across the whole system; the request commits each verb."""
 
 from __future__ import annotations
 
@@ -85,7 +85,6 @@ def save_zone(
         target_id=zone.id,
         details={"name": zone.name},
     )
-    db.session.commit()
     return zone
 
 
@@ -125,7 +124,6 @@ def save_enterprise(
         enterprise_id=enterprise.id,
         details={"name": enterprise.name, "zone_id": enterprise.zone_id},
     )
-    db.session.commit()
     return enterprise
 
 
@@ -178,11 +176,9 @@ def save_user(
             "zones": [z.id for z in user.zones],
         },
     )
-    db.session.commit()
     return user
 
 
 def reset_password(actor: User, user: User, password: str, *, now: datetime) -> None:
     user.set_password(password)
     record_audit(actor, "admin.password_reset", now=now, target_type="user", target_id=user.id)
-    db.session.commit()

@@ -81,7 +81,6 @@ def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> E
         )
     )
     enrolment = Enrolment(device, token, device.enterprise, found.gate, gates)
-    db.session.commit()
     return enrolment
 
 

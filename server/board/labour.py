@@ -207,7 +207,7 @@ def gone_home_by_province(user: User, scope: Scope, *, before: datetime) -> list
 def record_export(
     actor: User, action: str, scope: Scope, *, now: datetime, ip: str, **details: object
 ) -> None:
-    """Write that personal data left the system, and commit it before the download starts."""
+    """Write that personal data left the system; the request commits it before the download."""
     record_audit(
         actor,
         action,
@@ -218,7 +218,6 @@ def record_export(
         ip=ip,
         details={"zone_id": scope.zone_id, **details},
     )
-    db.session.commit()
 
 
 def zones_and_enterprises(user: User) -> tuple[list[Zone], list[Enterprise]]:

@@ -112,7 +112,6 @@ def trace(
         ip=ip,
         details={"start": start.isoformat(), "end": end.isoformat(), "contacts": len(contacts)},
     )
-    db.session.commit()
     gate_names = _gate_names(
         user, {int(i.gate_in or i.gate_out or 0) for v in mine.values() for i in v}
     )

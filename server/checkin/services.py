@@ -109,9 +109,7 @@ def adopt_first_poster(gate: Gate) -> GatePoster | None:
     try:
         with db.session.begin_nested():
             db.session.add(poster)
-        db.session.commit()
     except IntegrityError:
-        db.session.rollback()
         return db.session.scalar(select(GatePoster).where(GatePoster.token == gate.poster_token))
     return poster
 
@@ -392,7 +390,6 @@ def _insert(
         )
         for question, answer in answers
     )
-    db.session.commit()
 
 
 def _quarantine_conflict(poster: GatePoster, event_id: str, raw: Any, now: datetime) -> None:
@@ -408,4 +405,3 @@ def _quarantine_conflict(poster: GatePoster, event_id: str, raw: Any, now: datet
             received_at=now,
         )
     )
-    db.session.commit()

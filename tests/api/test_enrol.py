@@ -8,12 +8,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.models import AuditLog, Device, Enterprise, Gate, utcnow
 from server.tokens import hash_secret
 from tests.api.wire import error_code, post_json
-from tests.factories import make_gate
+from tests.factories import make_enrolment_code, make_gate
 
 
 def enrol(client: FlaskClient, code: str, label: str = "Cổng 1 - máy 1"):
@@ -26,7 +25,7 @@ def test_code_enrols_a_device_bound_to_its_gate(
     client: FlaskClient, enterprise: Enterprise, gate: Gate
 ) -> None:
     side_gate = make_gate(enterprise, code="G2", name="Cổng phụ")
-    issued = issue_enrolment_code(gate, actor=None, now=utcnow())
+    issued = make_enrolment_code(gate, now=utcnow())
 
     response = enrol(client, issued.qr_content.lower())
 
@@ -44,9 +43,7 @@ def test_code_enrols_a_device_bound_to_its_gate(
 
 
 def test_token_from_enrolment_authorises_sync(client: FlaskClient, gate: Gate) -> None:
-    token = enrol(client, issue_enrolment_code(gate, actor=None, now=utcnow()).code).get_json()[
-        "token"
-    ]
+    token = enrol(client, make_enrolment_code(gate, now=utcnow()).code).get_json()["token"]
 
     response = client.get("/api/v1/sync/roster", headers={"Authorization": f"Bearer {token}"})
 
@@ -54,7 +51,7 @@ def test_token_from_enrolment_authorises_sync(client: FlaskClient, gate: Gate) -
 
 
 def test_a_code_works_once(client: FlaskClient, gate: Gate) -> None:
-    issued = issue_enrolment_code(gate, actor=None, now=utcnow())
+    issued = make_enrolment_code(gate, now=utcnow())
     assert enrol(client, issued.code).status_code == 201
 
     again = enrol(client, issued.code)
@@ -65,7 +62,7 @@ def test_a_code_works_once(client: FlaskClient, gate: Gate) -> None:
 
 
 def test_an_expired_code_is_refused(client: FlaskClient, gate: Gate) -> None:
-    issued = issue_enrolment_code(gate, actor=None, now=utcnow() - timedelta(minutes=16))
+    issued = make_enrolment_code(gate, now=utcnow() - timedelta(minutes=16))
 
     response = enrol(client, issued.code)
 
@@ -82,7 +79,7 @@ def test_an_unknown_code_is_refused(client: FlaskClient, gate: Gate) -> None:
 
 
 def test_enrolment_fields_are_validated(client: FlaskClient, gate: Gate) -> None:
-    issued = issue_enrolment_code(gate, actor=None, now=utcnow())
+    issued = make_enrolment_code(gate, now=utcnow())
 
     response = post_json(client, "/devices/enroll", {"code": issued.code, "label": "", "extra": 1})
 

@@ -97,7 +97,7 @@ def run(backend: str, url: str, events: int) -> None:
         planned = {o.category: o.counts for o in plan_purge(NOW, POLICY)}
         dry = time.perf_counter() - started
         started = time.perf_counter()
-        purge(NOW, POLICY, timezone="Asia/Ho_Chi_Minh")
+        purge(NOW, POLICY, timezone="Asia/Ho_Chi_Minh", end_of_chunk=db.session.commit)
         took = time.perf_counter() - started
         gone = planned["events"]["gate_events"]
         counted = db.session.scalar(select(func.sum(DailyGateCount.count)))

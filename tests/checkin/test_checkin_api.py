@@ -173,6 +173,7 @@ def test_a_rotated_poster_is_refused_and_the_new_code_works(client, premises) ->
     hr = make_user("hr", enterprise=premises.enterprise)
     old = premises.poster.token
     rotate_poster(hr, premises.poster, now=datetime.now(UTC))
+    db.session.commit()
     body = checkin_body({"worker": premises.worker_identity()}, answers=no(premises))
 
     page = client.get(f"/c/{old}")
@@ -190,6 +191,7 @@ def test_a_disabled_poster_and_a_closed_gate_record_nothing(client, premises) ->
     hr = make_user("hr", enterprise=premises.enterprise)
     body = checkin_body({"worker": premises.worker_identity()}, answers=no(premises))
     set_poster_active(hr, premises.poster, active=False, now=datetime.now(UTC))
+    db.session.commit()
     assert client.post(f"{premises.base}/checkins", json=body).status_code == 404
 
     set_poster_active(hr, premises.poster, active=True, now=datetime.now(UTC))
@@ -209,6 +211,7 @@ def test_a_gates_own_poster_token_becomes_its_first_poster(client, app) -> None:
     assert (poster.token, poster.label) == (first_token, gate.name)
 
     rotate_poster(make_user("hr", enterprise=enterprise), poster, now=datetime.now(UTC))
+    db.session.commit()
     db.session.expire_all()
     assert db.session.get(Gate, gate.id).poster_token == poster.token != first_token
     assert client.get(f"/c/{first_token}").status_code == 404
@@ -331,6 +334,7 @@ def test_answers_to_a_retired_version_are_kept_with_it(client, premises) -> None
     old_id = premises.question.id
     fields = {"kind": "yes_no", "text_vi": "Bạn có sốt không?", "text_en": "", "alert_on": "yes"}
     revise_question(hr, premises.question, fields, now=datetime.now(UTC))
+    db.session.commit()
     queued = checkin_body(
         {"worker": premises.worker_identity()}, answers=[{"question_id": old_id, "answer": "yes"}]
     )

@@ -188,6 +188,7 @@ def enrolment_code(app: Flask, gate_id: int) -> str:
     with app.app_context():
         issued = issue_enrolment_code(db.session.get(Gate, gate_id), actor=None, now=utcnow())
         content = issued.qr_content
+        db.session.commit()
         db.session.remove()
     return content
 

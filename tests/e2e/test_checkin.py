@@ -216,6 +216,7 @@ def test_a_phone_scans_the_changing_code_on_the_gate_screen(site, posters, brows
         hr = db.session.scalar(select(User).where(User.username == posters.hr_username))
         poster = db.session.get(GatePoster, posters.poster_id)
         screen_key = set_on_screen(hr, poster, on=True, now=utcnow()).screen_key
+        db.session.commit()
         db.session.remove()
     tablet = browser.new_context(viewport={"width": 1280, "height": 800})
     screen_page = tablet.new_page()

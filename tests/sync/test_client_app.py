@@ -10,12 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.models import GateEvent, utcnow
 from sync.client import Response, SyncClient, SyncError
 from sync.simulate import Credentials, Tablet
-from tests.factories import make_enterprise, make_gate, make_worker
+from tests.factories import make_enrolment_code, make_enterprise, make_gate, make_worker
 
 
 class FlaskTransport:
@@ -41,7 +40,7 @@ def test_tablet_enrols_with_a_printed_code_pulls_the_roster_and_drains_through_f
     enterprise = make_enterprise()
     gate = make_gate(enterprise)
     workers = [make_worker(enterprise) for _ in range(5)]
-    issued = issue_enrolment_code(gate, actor=None, now=utcnow())
+    issued = make_enrolment_code(gate, now=utcnow())
     rng = random.Random(3)
     tablet = Tablet(
         "Cổng 1 - máy 1",
@@ -82,7 +81,7 @@ def test_a_used_enrolment_code_is_refused_and_the_tablet_stays_unenrolled(
     app, tmp_path: Path
 ) -> None:
     gate = make_gate(make_enterprise())
-    issued = issue_enrolment_code(gate, actor=None, now=utcnow())
+    issued = make_enrolment_code(gate, now=utcnow())
     first = SyncClient(tmp_path / "a.sqlite", FlaskTransport(app.test_client()))
     second = SyncClient(tmp_path / "b.sqlite", FlaskTransport(app.test_client()))
 

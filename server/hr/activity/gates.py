@@ -60,7 +60,6 @@ def create_gate(user: User, *, code: str, name: str, now: datetime, ip: str = ""
         ip=ip,
         details={"code": code, "name": gate.name},
     )
-    db.session.commit()
     return gate
 
 
@@ -82,7 +81,6 @@ def update_gate(
         ip=ip,
         details={"before": before, "after": {"code": code, "name": gate.name, "active": active}},
     )
-    db.session.commit()
     return gate
 
 
@@ -111,7 +109,6 @@ def set_id_card_fields(user: User, kept: list[str], *, now: datetime, ip: str = 
         ip=ip,
         details={"before": before, "after": chosen},
     )
-    db.session.commit()
     return chosen
 
 
@@ -119,7 +116,6 @@ def enrol_tablet(user: User, gate: Gate, *, now: datetime, ip: str = "") -> Issu
     """A one-use, 15-minute code that binds a new tablet to `gate`."""
     if not gate.active:
         raise ActivityError(_l("This gate is closed; reopen it before enrolling a tablet."))
-    # issue_enrolment_code commits, so the audit row added first lands in the same transaction.
     record_audit(
         user,
         "issue_enrolment_code",
@@ -194,5 +190,4 @@ def revoke_tablet(user: User, device: Device, *, now: datetime, ip: str = "") ->
         ip=ip,
         details={"label": device.label, "gate_id": device.gate_id},
     )
-    db.session.commit()
     return device

@@ -270,7 +270,6 @@ def timeline_page(
         ip=ip,
         details={"cursor": cursor or ""},
     )
-    db.session.commit()
     return page
 
 
@@ -299,7 +298,6 @@ def resolve_event(
         ip=ip,
         details={"worker_id": worker.id, "subject_value": event.subject_value},
     )
-    db.session.commit()
     return worker
 
 
@@ -408,4 +406,3 @@ def audit_export(
         ip=ip,
         details={"format": fmt, **details},
     )
-    db.session.commit()

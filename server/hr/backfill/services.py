@@ -162,7 +162,6 @@ def commit_backfill(
             "event_ids": [str(line.event_id) for line in added],
         },
     )
-    db.session.commit()
     return plan
 
 

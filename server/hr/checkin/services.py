@@ -83,7 +83,6 @@ def add_poster(user: User, gate: Gate, *, label: str, now: datetime, ip: str = "
     db.session.add(poster)
     db.session.flush()
     _audit(user, "add_gate_poster", poster, now, ip)
-    db.session.commit()
     return poster
 
 
@@ -100,7 +99,6 @@ def rotate_poster(user: User, poster: GatePoster, *, now: datetime, ip: str = ""
     poster.token = new
     poster.rotated_at = now
     _audit(user, "rotate_gate_poster", poster, now, ip)
-    db.session.commit()
     return poster
 
 
@@ -109,7 +107,6 @@ def set_poster_active(
 ) -> GatePoster:
     poster.active = active
     _audit(user, "enable_gate_poster" if active else "disable_gate_poster", poster, now, ip)
-    db.session.commit()
     return poster
 
 
@@ -123,7 +120,6 @@ def set_on_screen(
     poster.on_screen = on
     poster.screen_key = _unused_token() if on else None
     _audit(user, "gate_poster_on_screen" if on else "gate_poster_printed", poster, now, ip)
-    db.session.commit()
     return poster
 
 
@@ -169,7 +165,6 @@ def add_question(
     db.session.add(question)
     db.session.flush()
     _question_audit(user, "add_declaration_question", question, now, ip)
-    db.session.commit()
     return question
 
 
@@ -193,7 +188,6 @@ def retire_question(
     question.active = False
     question.retired_at = now
     _question_audit(user, "retire_declaration_question", question, now, ip)
-    db.session.commit()
 
 
 @dataclass(frozen=True)
@@ -238,7 +232,6 @@ def self_checkins(
         ip=ip,
         details={"page": page, "rows": min(len(rows), PAGE_SIZE), "alerts_only": alerts_only},
     )
-    db.session.commit()
     return rows
 
 
@@ -259,5 +252,4 @@ def self_checkin(
         enterprise_id=event.enterprise_id,
         ip=ip,
     )
-    db.session.commit()
     return SelfCheckinRow(event, checkin, name, worker.employee_code if worker else "")

@@ -138,7 +138,6 @@ def import_outbox_file(
             ip=ip,
             details={"filename": filename[:200], "reason": refused.code},
         )
-        db.session.commit()
         raise
 
     context = DeviceContext(device.id, device.enterprise_id)
@@ -185,5 +184,4 @@ def import_outbox_file(
             "device_revoked": revoked,
         },
     )
-    db.session.commit()
     return result

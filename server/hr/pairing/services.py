@@ -204,7 +204,12 @@ def resolve_flag(
         resolved_by_id=user.id,
         resolved_at=now,
     )
-    db.session.add(resolution)
+    try:
+        # A savepoint: a second resolution of the flag is refused without undoing the unit.
+        with db.session.begin_nested():
+            db.session.add(resolution)
+    except IntegrityError as error:
+        raise PairingError(_l("This flag is already resolved.")) from error
     record_audit(
         user,
         "pairing_flag.resolved",
@@ -215,11 +220,6 @@ def resolve_flag(
         ip=ip,
         details={"flag": flag, "note": resolution.note},
     )
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise PairingError(_l("This flag is already resolved.")) from error
     return resolution
 
 
@@ -248,4 +248,3 @@ def reopen_flag(user: User, event: GateEvent, flag: str, *, now: datetime, ip: s
         },
     )
     db.session.delete(resolution)
-    db.session.commit()

@@ -103,12 +103,11 @@ def store_roll_call(device: DeviceContext, data: dict[str, Any], now: datetime) 
     """
     for attempt in range(2):
         try:
-            status = _store(device, data, now)
-            db.session.commit()
-            return status
+            # A savepoint, so that losing the race undoes this try only, not the caller's unit.
+            with db.session.begin_nested():
+                return _store(device, data, now)
         except IntegrityError:
             # Another request stored the same new roll call first: it exists now.
-            db.session.rollback()
             if attempt:
                 raise
     raise AssertionError("unreachable")
@@ -277,5 +276,4 @@ def roll_call_detail(
         enterprise_id=roll_call.enterprise_id,
         ip=ip,
     )
-    db.session.commit()
     return detail

@@ -70,13 +70,11 @@ def register_visitor(actor: User, request: PassRequest, *, now: datetime, ip: st
     db.session.flush()
     mark_changed(visitor_pass)
     _audit(actor, "pass.create", visitor_pass, now=now, ip=ip)
-    db.session.commit()
     return visitor_pass
 
 
 def record_view(actor: User, visitor_pass: VisitorPass, *, now: datetime, ip: str) -> None:
     _audit(actor, "pass.view", visitor_pass, now=now, ip=ip)
-    db.session.commit()
 
 
 def revoke(actor: User, visitor_pass: VisitorPass, *, now: datetime, ip: str) -> None:
@@ -86,7 +84,6 @@ def revoke(actor: User, visitor_pass: VisitorPass, *, now: datetime, ip: str) ->
     visitor_pass.active = False
     mark_changed(visitor_pass)
     _audit(actor, "pass.revoke", visitor_pass, now=now, ip=ip)
-    db.session.commit()
 
 
 def _audit(actor: User, action: str, visitor_pass: VisitorPass, *, now: datetime, ip: str) -> None:

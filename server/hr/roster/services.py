@@ -90,7 +90,6 @@ def departments(user: User) -> list[str]:
 def record_view(actor: User, worker: Worker, *, now: datetime, ip: str) -> None:
     """Audit that `actor` opened `worker`'s personal details."""
     _audit(actor, "worker.view", worker, now=now, ip=ip)
-    db.session.commit()
 
 
 def create_worker(actor: User, values: dict[str, Any], *, now: datetime, ip: str) -> Worker:
@@ -127,7 +126,6 @@ def set_active(actor: User, worker: Worker, active: bool, *, now: datetime, ip: 
     worker.active = active
     _save(worker, now=now)
     _audit(actor, "worker.activate" if active else "worker.deactivate", worker, now=now, ip=ip)
-    db.session.commit()
 
 
 def reissue_badge(actor: User, worker: Worker, *, now: datetime, ip: str) -> None:
@@ -135,7 +133,6 @@ def reissue_badge(actor: User, worker: Worker, *, now: datetime, ip: str) -> Non
     worker.badge_token = unused_badge_token()
     _save(worker, now=now)
     _audit(actor, "badge.reissue", worker, now=now, ip=ip)
-    db.session.commit()
 
 
 def printed_badges(
@@ -156,7 +153,6 @@ def printed_badges(
         ip=ip,
         details={"count": len(workers)},
     )
-    db.session.commit()
     return workers
 
 
@@ -192,7 +188,6 @@ def export_roster(
             "status": filters.status,
         },
     )
-    db.session.commit()
     query = roster_query(actor, filters).execution_options(yield_per=500)
 
     def rows() -> Iterator[list[Any]]:
@@ -227,7 +222,6 @@ def stage_import(
         layout=asdict(sheet.layout),
     )
     db.session.add(staged)
-    db.session.commit()
     return staged
 
 
@@ -368,11 +362,15 @@ def _audit(
 
 @contextmanager
 def _refusing(code: str) -> Iterator[None]:
-    """Commit what the block wrote; a unique index refusing it becomes RosterError(code)."""
+    """Write what the block changed; a unique index refusing it becomes RosterError(code).
+
+    The refused write is undone with everything else in the unit of work, so the caller
+    answers a refusal with nothing half-stored.
+    """
     # The unique (enterprise, employee code) index is the last word when two people save at once.
     try:
         yield
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         raise RosterError(code) from error
