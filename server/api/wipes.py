@@ -11,7 +11,7 @@ from server.api.body import read_json
 from server.api.errors import ApiError
 from server.api.routes import _device_key, bp
 from server.api.services import UnknownTablet, record_wipe, replaceable_tablets
-from server.extensions import db, limiter
+from server.extensions import limiter
 from server.models.types import utcnow
 from sync.engine import short_messages
 from sync.schemas_wipe import ReplaceableAnswerSchema, WipeAnswerSchema, WipeReportSchema
@@ -48,7 +48,6 @@ def report_wipe(device: DeviceContext) -> tuple[Response, int]:
             "server_time": now,
         }
     )
-    db.session.commit()
     return jsonify(answer), 201
 
 
