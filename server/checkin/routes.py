@@ -19,6 +19,7 @@ from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 
+from server import phones
 from server.checkin import bp, screen, services
 from server.checkin.schemas import CheckinSchema, IdentitySchema
 from server.errors import handle_http_error
@@ -59,7 +60,7 @@ def _phone_of_request() -> str:
     if isinstance(body, dict):
         person = body.get("worker") or body.get("visitor") or {}
     phone = person.get("phone") if isinstance(person, dict) else None
-    key = services.phone_key(phone) if isinstance(phone, str) else ""
+    key = phones.key(phone) if isinstance(phone, str) else ""
     return f"phone:{key}" if key else f"address:{get_remote_address()}"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from server import phones
 from server.checkin import screen
 from server.extensions import db
 from server.models import (
@@ -30,7 +31,6 @@ from server.models import (
     Visitor,
     Worker,
 )
-from server.text import digits
 from sync.engine import FUTURE_TOLERANCE, REASONS, TIME_RANGE, content_hash_of
 
 # The sync engine hashes the tablet's id into an event's content; a self check-in has none, and
@@ -63,14 +63,6 @@ class Outcome:
     event_id: str
     direction: str
     alert: bool = False
-
-
-def phone_key(text: str) -> str:
-    """A phone number as digits in the national form: "+84 912…" and "0912…" are one phone."""
-    number = digits(text)
-    if number.startswith("84") and len(number) >= 11:
-        return "0" + number[2:]
-    return number
 
 
 def poster_for_token(token: str) -> GatePoster | None:
@@ -141,8 +133,8 @@ def identify(poster: GatePoster, identity: dict[str, Any]) -> Person:
                 Worker.active.is_(True),
             )
         )
-        phone = phone_key(given["phone"])
-        if worker is None or not phone or phone_key(worker.phone or "") != phone:
+        phone = phones.key(given["phone"])
+        if worker is None or not phone or phones.key(worker.phone or "") != phone:
             raise CheckinRefused("wrong_pair")
         return Person(name=worker.full_name, worker=worker)
     details = identity["visitor"]
@@ -160,8 +152,8 @@ def _known_visitor(poster: GatePoster, details: dict[str, Any]) -> Visitor | Non
         .order_by(Visitor.id.desc())
         .limit(50)
     )
-    phone = phone_key(details["phone"])
-    return next((v for v in candidates if phone_key(v.phone or "") == phone), None)
+    phone = phones.key(details["phone"])
+    return next((v for v in candidates if phones.key(v.phone or "") == phone), None)
 
 
 def proposed_direction(person: Person, *, now: datetime, shift_hours: float) -> str:
@@ -368,7 +360,7 @@ def _insert(
         visitor = Visitor(
             enterprise_id=poster.enterprise_id,
             full_name=person.name,
-            phone=phone_key(details["phone"])[:20],
+            phone=phones.key(details["phone"])[:20],
             organisation=details.get("organisation", "").strip(),
         )
         db.session.add(visitor)

@@ -27,6 +27,9 @@ class Worker(Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     national_id: Mapped[str | None] = mapped_column(String(20))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
+    # Many rosters give only the year of birth; kept from a full date too.
+    birth_year: Mapped[int | None]
+    sex: Mapped[str] = mapped_column(String(1), default="")  # "M", "F" or "" when not given
     # Code of one of the 34 provinces in force since 1 July 2025; the text as imported is kept.
     home_province_code: Mapped[int | None] = mapped_column(index=True)
     home_province_raw: Mapped[str] = mapped_column(String(200), default="")

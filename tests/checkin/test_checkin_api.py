@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from server.checkin.routes import PER_ADDRESS, PER_PHONE
 from server.extensions import db
 from server.hr.checkin.services import revise_question, rotate_poster, set_poster_active
+from server.hr.roster import importer
 from server.models import (
     DeclarationAnswer,
     Gate,
@@ -127,6 +129,22 @@ def test_the_phone_may_be_written_in_the_international_form(client, premises) ->
     identity = {"employee_code": "nv00042", "phone": "+84 912 345 678"}
 
     answer = client.post(f"{premises.base}/identify", json={"worker": identity})
+
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["01689123456", "0389 123 456", "+84 389123456"])
+def test_a_phone_the_roster_import_accepted_checks_in_as_written_then_or_now(
+    client, premises, typed
+) -> None:
+    # The import stored a retired 11-digit number, written without its leading zero.
+    table = [["Họ và tên", "Mã nhân viên", "Số điện thoại"], ["Lê Thị Mai", "NV7", 1689123456]]
+    planned = importer.plan(importer.read_sheet(table).rows, {}, today=date(2026, 1, 1))
+    make_worker(premises.enterprise, employee_code="NV7", phone=planned.rows[0].values["phone"])
+
+    answer = client.post(
+        f"{premises.base}/identify", json={"worker": {"employee_code": "NV7", "phone": typed}}
+    )
 
     assert answer.status_code == 200
 

@@ -95,8 +95,8 @@ EXPECTED_ACTIONS = {
     5: "create",
     6: "create",
     7: "create",
-    8: "refused",
-    9: "refused",
+    8: "create",
+    9: "create",
     10: "skipped",
     11: "refused",
     12: "refused",
@@ -163,10 +163,14 @@ def test_dry_run_reports_every_line_and_writes_no_worker(client, hr):
     assert "Trần Thị Bích" in rows[6][1]
     assert "Hưng Yên" in rows[6][1]
     assert "0912000111" in rows[7][1]
+    # An unreadable optional cell is imported empty with a warning on that cell.
     assert "Số điện thoại" in rows[8][1]
     assert "không phải số điện thoại Việt Nam" in rows[8][1]
+    assert "nhập để trống" in rows[8][1]
+    # An address naming no province is kept as written and flagged for HR, never guessed.
     assert "Atlantis" in rows[9][1]
-    assert "không nhận ra tỉnh" in rows[9][1]
+    assert "giữ nguyên như đã ghi" in rows[9][1]
+    assert "nhập để trống" not in rows[9][1]
     assert "thiếu họ và tên" in rows[11][1]
     assert "xuất hiện trên nhiều dòng" in rows[12][1]
     assert "trùng với dòng 13" in rows[12][1]
@@ -191,11 +195,11 @@ def test_commit_writes_the_dry_run_in_one_go_and_only_once(client, hr):
     done = client.post("/hr/roster/import/commit", data={"key": key})
     result = done.get_data(as_text=True)
     assert done.status_code == 200
-    assert "Đã nhập xong: thêm 4, cập nhật 1, từ chối 5." in result
+    assert "Đã nhập xong: thêm 6, cập nhật 1, từ chối 3." in result
     assert {line: action for line, (action, _b) in report_rows(result).items()} == EXPECTED_ACTIONS
 
     db.session.expire_all()
-    assert count_workers() == 3 + 4
+    assert count_workers() == 3 + 6
     an = worker("NV001", enterprise_id)
     assert (an.full_name, an.phone, an.national_id, an.date_of_birth) == (
         "Nguyễn Văn An",
@@ -223,23 +227,28 @@ def test_commit_writes_the_dry_run_in_one_go_and_only_once(client, hr):
     assert worker("NV010", enterprise_id).full_name == FORMULA_NAME
     assert worker("NV100", enterprise_id).phone == "0966000000"
     assert worker("NV101", enterprise_id).phone is None
-    for code in ("NV004", "NV005", "NV007", "NV008"):
+    dung = worker("NV004", enterprise_id)
+    assert (dung.phone, dung.home_province_code) == (None, 37)
+    em = worker("NV005", enterprise_id)
+    assert (em.home_province_code, em.home_province_raw) == (None, "Atlantis")
+    for code in ("NV007", "NV008"):
         assert db.session.scalar(select(Worker.id).where(Worker.employee_code == code)) is None
 
-    created = [worker(code, enterprise_id) for code in ("NV001", "NV002", "NV003", "NV010")]
+    codes = ("NV001", "NV002", "NV003", "NV004", "NV005", "NV010")
+    created = [worker(code, enterprise_id) for code in codes]
     assert all(w.badge_token and w.roster_version > version_before for w in created)
     assert worker("NV100", enterprise_id).roster_version > version_before
     versions = [w.roster_version for w in [*created, worker("NV100", enterprise_id)]]
     assert len(set(versions)) == len(versions)
 
     [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "roster.import"))
-    assert entry.details == {"filename": "danh sach.xlsx", "created": 4, "updated": 1, "refused": 5}
+    assert entry.details == {"filename": "danh sach.xlsx", "created": 6, "updated": 1, "refused": 3}
 
     assert db.session.scalars(select(RosterImport)).one().rows == []
 
     again = client.post("/hr/roster/import/commit", data={"key": key}, follow_redirects=True)
     assert "Tệp này đã được nhập rồi." in again.get_data(as_text=True)
-    assert count_workers() == 7
+    assert count_workers() == 9
 
 
 def test_commit_plans_again_against_the_roster_as_it_is_then(client, hr):
@@ -249,7 +258,7 @@ def test_commit_plans_again_against_the_roster_as_it_is_then(client, hr):
     make_worker(hr.enterprise, employee_code="NV002", full_name="Trần Thị Bích", phone="0987654321")
     result = client.post("/hr/roster/import/commit", data={"key": key}).get_data(as_text=True)
     assert report_rows(result)[6][0] == "update"
-    assert count_workers() == 4 + 3
+    assert count_workers() == 4 + 5
 
 
 def test_a_csv_with_semicolons_english_headers_and_a_bom_imports_too(client, hr):

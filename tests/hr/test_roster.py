@@ -126,7 +126,7 @@ def test_create_cleans_every_field_and_issues_a_badge(client, hr):
     ("field", "value", "message"),
     [
         ("phone", "12345", "không phải số điện thoại Việt Nam"),
-        ("home_province", "Atlantis", "không nhận ra tỉnh"),
+        ("date_of_birth", "32/13/1990", "không phải ngày sinh"),
         ("national_id", "12AB", "12 chữ số"),
         ("employee_code", "NV 01", "mã nhân viên chỉ gồm"),
     ],
@@ -139,6 +139,16 @@ def test_create_refuses_bad_values_with_a_message_and_writes_nothing(
     assert page.status_code == 200
     assert message in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Worker.id))) == 0
+
+
+def test_an_address_naming_no_province_is_kept_as_written_and_flagged(client, hr):
+    data = {"full_name": "Đỗ Văn Xa", "employee_code": "NV9", "home_province": "Vientiane, Lào"}
+    response = client.post("/hr/roster/new", data=data)
+    assert response.status_code == 302
+    worker = db.session.scalars(select(Worker)).one()
+    assert (worker.home_province_code, worker.home_province_raw) == (None, "Vientiane, Lào")
+    page = client.get(f"/hr/roster/{worker.id}").get_data(as_text=True)
+    assert "chưa nhận ra: hãy kiểm tra địa chỉ" in page
 
 
 def test_create_refuses_a_code_already_on_the_roster(client, hr):
@@ -233,7 +243,7 @@ def test_csv_export_is_neutralised_filtered_and_audited(client, hr):
     assert rows[0][:3] == ["Mã nhân viên", "Họ và tên", "Số điện thoại"]
     assert len(rows) == 2
     assert rows[1][:3] == ["NV1", '\'=HYPERLINK("http://x")', "0912345678"]
-    assert rows[1][6:8] == ["Bắc Ninh", "Bắc Giang"]
+    assert rows[1][7:9] == ["Bắc Ninh", "Bắc Giang"]
     [entry] = audit_actions("roster.export")
     assert entry.details["format"] == "csv"
     assert entry.details["department"] == "May 1"

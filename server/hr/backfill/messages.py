@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from server.hr.roster.messages import READER_PROBLEMS
+
 FROM_FILE_CHOICE = _l("The gate column of the file")
 
 LINE_PROBLEMS = {
@@ -29,6 +31,7 @@ FILE_PROBLEMS = {
     ),
     "no_rows": _l("The file has a header row but no lines under it."),
     "too_many_rows": _l("The file has more than 5,000 passages; split it into smaller files."),
+    **READER_PROBLEMS,
 }
 
 METHODS = {

@@ -56,22 +56,40 @@ class WorkerForm(FlaskForm):
     employee_code = StringField(_l("Employee code"))
     phone = StringField(_l("Phone"))
     national_id = StringField(_l("ID card number (CCCD)"))
-    date_of_birth = StringField(_l("Date of birth"))
+    date_of_birth = StringField(
+        _l("Date of birth"), description=_l("dd/mm/yyyy, or the year alone when that is all")
+    )
+    sex = SelectField(
+        _l("Sex"),
+        choices=[
+            SelectChoice("", "—"),
+            SelectChoice("F", _l("Female")),
+            SelectChoice("M", _l("Male")),
+        ],
+        validators=[Optional()],
+    )
     department = StringField(_l("Department"))
     home_province = StringField(
         _l("Home province"),
         description=_l("A province, old or new, or a whole address; old names are converted."),
     )
-    permanent_address = StringField(_l("Permanent address"))
+    permanent_address = StringField(_l("Permanent residence"))
     current_address = StringField(_l("Current address"))
 
     def worker_values(self, *, today: date) -> dict[str, Any] | None:
-        """The stored form of the fields, cleaned as an import cleans them; None if refused."""
+        """The stored form of the fields, cleaned as an import cleans them; None if refused.
+
+        An import keeps a worker whose optional cell it cannot read; here the person typing
+        can fix it, so it is refused. An address naming no province is kept, as in an import.
+        """
         cells = {name: self[name].data for name in importer.IMPORTED_FIELDS if name in self}
         checked = importer.check_cells(0, cells, today)
-        for name, code in checked.problems:
+        refusals = checked.problems + [
+            (name, code) for name, code in checked.warnings if code not in importer.FLAGS
+        ]
+        for name, code in refusals:
             self[name].errors = [*self[name].errors, VALUE_PROBLEMS[code]]
-        return None if checked.problems else checked.values
+        return None if refusals else checked.values
 
 
 class ImportForm(FlaskForm):

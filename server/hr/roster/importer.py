@@ -18,7 +18,10 @@ from datetime import date, datetime, time
 from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
+from openpyxl.utils import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import WorkSheetParser
 
 from server.hr.roster import normalise
 from server.hr.roster.normalise import InvalidValue
@@ -27,6 +30,11 @@ from server.text import fold
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 60
+# Spreadsheet bombs: a 57 KiB .xlsx can hold 400,000 blank rows or unpack to gigabytes. Every
+# row read counts, blank or not, and a file is refused before parsing when its parts would
+# unpack to more than this (a 20,000-line roster unpacks to about 20 MB).
+MAX_ROWS_READ = 25_000
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
 # Title blocks ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", the enterprise, the list's name) come first.
 HEADER_SEARCH_ROWS = 15
 CSV_ENCODINGS = ("utf-8-sig", "utf-16", "cp1258")
@@ -80,6 +88,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "birth date",
         "dob",
     ),
+    "sex": ("gioi tinh", "gioi", "nam nu", "nam/nu", "sex", "gender"),
     "home_province": ("tinh", "tinh thanh", "tinh thanh pho", "province", "home province"),
     "permanent_address": (
         "ho khau thuong tru",
@@ -123,10 +132,12 @@ COLUMN_NAMES: dict[str, tuple[str, str]] = {
     "full_name": ("Họ và tên", "Full name"),
     "date_of_birth": ("Ngày sinh", "Date of birth"),
     "national_id": ("CCCD", "National ID"),
+    "sex": ("Giới tính", "Sex"),
     "phone": ("Số điện thoại", "Phone"),
     "department": ("Bộ phận", "Department"),
     "home_province": ("Tỉnh", "Province"),
-    "permanent_address": ("Hộ khẩu thường trú", "Permanent address"),
+    # "Hộ khẩu thường trú" is still read, but since 2023 the law says "nơi thường trú".
+    "permanent_address": ("Nơi thường trú", "Permanent residence"),
     "hometown": ("Quê quán", "Hometown"),
     "current_address": ("Chỗ ở hiện nay", "Current address"),
 }
@@ -136,12 +147,17 @@ FIELD_BY_HEADER = {
 }
 IMPORTED_FIELDS = tuple(name for name in HEADER_ALIASES if name != "row_number")
 PROVINCE_SOURCES = ("home_province", "permanent_address", "hometown")
+NULLABLE = frozenset({"phone", "national_id", "birth"})
+# Warnings that flag a kept value for HR rather than an unreadable cell.
+FLAGS = frozenset({"unknown_province", "foreign_address"})
 # Worker columns an import may fill; on an existing worker only non-empty cells overwrite.
 WORKER_COLUMNS = (
     "full_name",
     "phone",
     "national_id",
     "date_of_birth",
+    "birth_year",
+    "sex",
     "home_province_code",
     "home_province_raw",
     "permanent_address",
@@ -182,6 +198,8 @@ class PlannedRow:
     cells: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    # Cells imported empty because they could not be read, and addresses flagged for HR.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     worker_id: int | None = None
     duplicate_lines: list[int] = field(default_factory=list)
@@ -197,6 +215,11 @@ class Plan:
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def warned(self) -> int:
+        """Lines kept with a cell left empty or an address flagged for HR."""
+        return sum(1 for row in self.rows if row.warnings and row.action != "refused")
 
     @property
     def writes(self) -> list[PlannedRow]:
@@ -233,6 +256,7 @@ def read_table(filename: str, stream: BinaryIO) -> list[list[object]]:
 
 
 def _read_xlsx(stream: BinaryIO) -> list[list[object]]:
+    _refuse_bombs(stream)
     try:
         # Not data_only: a formula is kept as the text "=…" it is, never evaluated.
         workbook = load_workbook(stream, read_only=True, data_only=False)
@@ -240,11 +264,76 @@ def _read_xlsx(stream: BinaryIO) -> list[list[object]]:
         raise ImportFileError("unreadable") from error
     try:
         sheet = workbook.worksheets[0]
-        return _bounded(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True))
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+        if not isinstance(sheet, ReadOnlyWorksheet):
+            raise ImportFileError("unreadable")
+        if (sheet.max_row or 0) > MAX_ROWS_READ:  # the size the sheet declares
+            raise ImportFileError("too_many_rows_read")
+        return _bounded(_rows_with_merges_filled(sheet))
+    except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile) as error:
+        if isinstance(error, ImportFileError):
+            raise
         raise ImportFileError("unreadable") from error
     finally:
         workbook.close()
+
+
+def _refuse_bombs(stream: BinaryIO) -> None:
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            # The declared sizes bound what zipfile will inflate: a part that unpacks past
+            # its declared size fails its read.
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ImportFileError("unreadable") from error
+    if inflated > MAX_INFLATED_BYTES:
+        raise ImportFileError("too_large_inflated")
+    stream.seek(0)
+
+
+def _rows_with_merges_filled(sheet: ReadOnlyWorksheet) -> list[list[object]]:
+    """The sheet's rows (gaps as empty rows), each merged cell's value in every row it covers.
+
+    Read with openpyxl's own sheet parser because its read-only sheets do not expose merged
+    cells, which come after the rows in the file.
+    """
+    workbook = sheet.parent
+    rows: list[list[object]] = []
+    # The private parts below are what ReadOnlyWorksheet itself hands its parser (openpyxl 3.1).
+    with sheet._get_source() as source:  # type: ignore[attr-defined]
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,  # type: ignore[attr-defined]
+            data_only=False,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,  # type: ignore[attr-defined]
+            timedelta_formats=workbook._timedelta_formats,  # type: ignore[attr-defined]
+        )
+        for number, cells in parser.parse():
+            if number > MAX_ROWS_READ:
+                raise ImportFileError("too_many_rows_read")
+            rows.extend([] for _ in range(len(rows), number - 1))
+            values: list[object] = [None] * min(
+                MAX_COLUMNS, max((c["column"] for c in cells), default=0)
+            )
+            for cell in cells:
+                if cell["column"] <= MAX_COLUMNS:
+                    values[cell["column"] - 1] = cell["value"]
+            rows.append(values)
+        merges = parser.merged_cells.mergeCell if parser.merged_cells else []
+    for merge in merges:
+        column, first, _last_column, last = range_boundaries(merge.ref)
+        if column is None or first is None or last is None:  # whole columns: not a cell's span
+            continue
+        if column > MAX_COLUMNS or first > len(rows):
+            continue
+        top = rows[first - 1]
+        value = top[column - 1] if column <= len(top) else None
+        for row in rows[first : min(last, len(rows))]:
+            # Only rows that hold something else: a merge reaching below the list adds no line.
+            if any(cell_text(cell).strip() for cell in row):
+                row.extend([None] * (column - len(row)))
+                row[column - 1] = value
+    return rows
 
 
 def _read_csv(data: bytes) -> list[list[object]]:
@@ -270,10 +359,12 @@ def _read_csv(data: bytes) -> list[list[object]]:
 
 def _bounded(rows: Iterable[Iterable[object]]) -> list[list[object]]:
     table: list[list[object]] = []
-    # Blank lines count only once data follows them: spreadsheets often format thousands of
-    # empty rows below their data, and those are neither rows nor a reason to refuse the file.
+    # Blank lines become lines only once data follows them (spreadsheets format empty rows
+    # below their data), but every line read counts towards the limit, blank or not.
     blanks = 0
-    for row in rows:
+    for read, row in enumerate(rows, start=1):
+        if read > MAX_ROWS_READ:
+            raise ImportFileError("too_many_rows_read")
         cells = list(row)[:MAX_COLUMNS]
         if not any(cell_text(cell).strip() for cell in cells):
             blanks += 1
@@ -365,16 +456,25 @@ def plan(rows: Iterable[Mapping[str, Any]], existing: Mapping[str, Worker], *, t
 
 
 def check_cells(line: int, cells: dict[str, str], today: date) -> PlannedRow:
+    """Only the code and the name are required: any other cell that cannot be read is left
+    empty with a warning, so that a worker a person can read is never dropped for it."""
     row = PlannedRow(line=line, action="valid", cells=cells)
     if not any(normalise.text(value) for value in cells.values()):
         row.action = "skipped"
         return row
-    checks: dict[str, Any] = {
-        "full_name": lambda: normalise.full_name(cells.get("full_name")),
-        "employee_code": lambda: normalise.employee_code(cells.get("employee_code")),
+    for name, check in (
+        ("full_name", normalise.full_name),
+        ("employee_code", normalise.employee_code),
+    ):
+        try:
+            row.values[name] = check(cells.get(name))
+        except InvalidValue as problem:
+            row.problems.append((name, problem.code))
+    optional: dict[str, Any] = {
         "phone": lambda: normalise.phone(cells.get("phone")),
         "national_id": lambda: normalise.national_id(cells.get("national_id")),
-        "date_of_birth": lambda: normalise.birth_date(cells.get("date_of_birth"), today=today),
+        "birth": lambda: normalise.birth_date(cells.get("date_of_birth"), today=today),
+        "sex": lambda: normalise.sex(cells.get("sex")),
         "department": lambda: normalise.bounded(cells.get("department"), normalise.MAX_DEPARTMENT),
         "permanent_address": lambda: normalise.bounded(
             cells.get("permanent_address"), normalise.MAX_ADDRESS
@@ -383,21 +483,24 @@ def check_cells(line: int, cells: dict[str, str], today: date) -> PlannedRow:
             cells.get("current_address"), normalise.MAX_ADDRESS
         ),
     }
-    for name, check in checks.items():
+    for name, check in optional.items():
         try:
             row.values[name] = check()
         except InvalidValue as problem:
-            row.problems.append((name, problem.code))
-    # The home province comes from the first of these cells that holds anything; a refusal
-    # names that cell, so the report shows the text that was not understood.
-    source = next((name for name in PROVINCE_SOURCES if normalise.text(cells.get(name))), None)
-    try:
-        province = normalise.home_province(cells.get(source) if source else None)
-    except InvalidValue as problem:
-        row.problems.append((source or "home_province", problem.code))
-    if row.problems:
-        row.action = "refused"
-        return row
+            row.warnings.append(("date_of_birth" if name == "birth" else name, problem.code))
+            row.values[name] = None if name in NULLABLE else ""
+    birth = row.values.pop("birth") or normalise.BirthDate(None, None)
+    row.values["date_of_birth"], row.values["birth_year"] = birth.day, birth.year
+    # The home province comes from the first of these cells that holds anything; a text that
+    # names no province for certain is kept as written and flagged on that cell for HR.
+    source = next((name for name in PROVINCE_SOURCES if normalise.optional(cells.get(name))), None)
+    province = normalise.home_province(cells.get(source) if source else None)
     row.values["home_province_code"] = province.code
     row.values["home_province_raw"] = province.raw
+    if source and province.foreign:
+        row.warnings.append((source, "foreign_address"))
+    elif source and province.code is None:
+        row.warnings.append((source, "unknown_province"))
+    if row.problems:
+        row.action = "refused"
     return row

@@ -13,7 +13,8 @@ FIELD_LABELS = {
     "home_province": _l("Home province"),
     "home_province_code": _l("Home province"),
     "home_province_raw": _l("Home province as written"),
-    "permanent_address": _l("Permanent address"),
+    "permanent_address": _l("Permanent residence"),
+    "sex": _l("Sex"),
     "hometown": _l("Hometown"),
     "current_address": _l("Current address"),
     "department": _l("Department"),
@@ -25,10 +26,26 @@ VALUE_PROBLEMS = {
     "bad_code": _l("an employee code holds only letters, digits and . _ / -"),
     "bad_phone": _l("not a Vietnamese phone number"),
     "bad_national_id": _l("an ID card number has 12 digits (CCCD) or 9 (CMND)"),
-    "bad_birth_date": _l("not a date of birth (write dd/mm/yyyy)"),
-    "unknown_province": _l("no province of Viet Nam recognised in this text"),
+    "bad_birth_date": _l("not a date of birth (write dd/mm/yyyy, or the year alone)"),
+    "unknown_province": _l(
+        "no province of Viet Nam recognised for certain: kept as written, for HR to check"
+    ),
+    "foreign_address": _l("an address abroad: kept as written, with no province"),
+    "bad_sex": _l("write Nam or Nữ (Male or Female)"),
     "too_long": _l("too long"),
     "duplicate_code": _l("this employee code is on more than one line of the file"),
+}
+
+# Refusals of the spreadsheet reader itself, shared by every page that reads a spreadsheet.
+READER_PROBLEMS = {
+    "too_many_rows_read": _l(
+        "The sheet has more than 25,000 rows, empty ones included. Delete the empty rows under "
+        "the list, or split it into smaller files."
+    ),
+    "too_large_inflated": _l(
+        "The file unpacks to more than 64 MB: it holds much more than a list of people. Copy "
+        "only the list into a new file and import that."
+    ),
 }
 
 FILE_PROBLEMS = {
@@ -42,6 +59,7 @@ FILE_PROBLEMS = {
     ),
     "no_rows": _l("The file has a header row but no people under it."),
     "too_many_rows": _l("The file has more than 20,000 rows; split it into smaller files."),
+    **READER_PROBLEMS,
 }
 
 ROSTER_PROBLEMS = {

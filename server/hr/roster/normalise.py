@@ -11,12 +11,18 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from server.provinces import province_code_for
+from server import phones
+from server.provinces import resolve
+from server.text import fold
 
 _SPACES = re.compile(r"\s+")
-_PHONE_PUNCTUATION = re.compile(r"[\s.\-()/]")
-# Mobile numbers are 0 + 9 digits (03x, 05x, 07x, 08x, 09x); landlines 0 + 2xx area code + 8.
-_PHONE = re.compile(r"0[35789]\d{8}|02\d{9}")
+# What people write in a cell they have nothing for.
+NOTHING_WRITTEN = frozenset(
+    fold(word)
+    for word in ("chưa có", "không có", "không", "chưa", "ko có", "k có", "n/a", "-", "--", "none",
+                 "null")
+)  # fmt: skip
+_YEAR = re.compile(r"(19|20)\d\d")
 _CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._/\-]*")
 DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d")
 OLDEST_BIRTH_YEAR = 1900
@@ -38,11 +44,26 @@ class InvalidValue(ValueError):
 class Province:
     code: int | None
     raw: str
+    foreign: bool = False
+
+
+@dataclass(frozen=True)
+class BirthDate:
+    """A full date of birth, or only the year when that is all the cell says."""
+
+    day: date | None
+    year: int | None
 
 
 def text(value: str | None) -> str:
     """NFC (a file may spell "ễ" as e + two combining marks), single spaces, trimmed."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", value or "")).strip()
+
+
+def optional(value: str | None) -> str:
+    """The cell's text, or "" when it says there is nothing ("chưa có", "không có", "-")."""
+    cleaned = text(value)
+    return "" if fold(cleaned) in NOTHING_WRITTEN else cleaned
 
 
 def full_name(value: str | None) -> str:
@@ -64,46 +85,46 @@ def employee_code(value: str | None) -> str:
 
 
 def phone(value: str | None) -> str | None:
-    """A Vietnamese number as dialled at home: +84 / 84 become 0, spaces and dots go."""
-    raw = _PHONE_PUNCTUATION.sub("", text(value))
-    if not raw:
-        return None
-    if raw.startswith("+84"):
-        raw = "0" + raw[3:]
-    elif raw.startswith("84") and len(raw) in (11, 12):
-        raw = "0" + raw[2:]
-    elif raw[0] != "0" and len(raw) in (9, 10):
-        # Spreadsheets store phone numbers as numbers and drop the leading zero.
-        raw = "0" + raw
-    if not _PHONE.fullmatch(raw):
-        raise InvalidValue("bad_phone")
-    return raw
+    """A Vietnamese number as dialled at home (see server.phones)."""
+    try:
+        return phones.normalise(optional(value))
+    except phones.InvalidPhone as error:
+        raise InvalidValue("bad_phone") from error
 
 
 def national_id(value: str | None) -> str | None:
     """A chip ID card number (CCCD, 12 digits) or an old ID card number (CMND, 9 digits)."""
-    raw = re.sub(r"[\s.\-]", "", text(value))
+    raw = re.sub(r"[\s.\-'’]", "", optional(value))
     if not raw:
         return None
     if not raw.isdigit():
         raise InvalidValue("bad_national_id")
-    # CCCD numbers start with a 0 (the province of birth) that a numeric cell drops.
-    if len(raw) in (8, 11):
-        raw = "0" + raw
+    # A CCCD starts with the code of the province of birth, 001 to 096: a numeric cell drops
+    # one or two leading zeros. A CMND of Hà Nội or Hồ Chí Minh City starts with 0 too.
+    if len(raw) in (10, 11):
+        raw = raw.zfill(12)
+    elif len(raw) == 8:
+        raw = raw.zfill(9)
     if len(raw) not in (9, 12):
         raise InvalidValue("bad_national_id")
     return raw
 
 
-def birth_date(value: str | date | None, *, today: date) -> date | None:
+def birth_date(value: str | date | None, *, today: date) -> BirthDate:
+    """A date of birth, or a year alone ("1990"); empty when the cell says nothing."""
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
         parsed = value
     else:
-        raw = text(value)
+        raw = optional(value)
         if not raw:
-            return None
+            return BirthDate(None, None)
+        if _YEAR.fullmatch(raw):
+            year = int(raw)
+            if year > today.year:
+                raise InvalidValue("bad_birth_date")
+            return BirthDate(None, year)
         # Spreadsheet dates read as text arrive as "1990-05-17 00:00:00".
         raw = raw.removesuffix(" 00:00:00")
         for fmt in DATE_FORMATS:
@@ -116,22 +137,35 @@ def birth_date(value: str | date | None, *, today: date) -> date | None:
             raise InvalidValue("bad_birth_date")
     if parsed.year < OLDEST_BIRTH_YEAR or parsed > today:
         raise InvalidValue("bad_birth_date")
-    return parsed
+    return BirthDate(parsed, parsed.year)
+
+
+SEXES = {"nam": "M", "male": "M", "m": "M", "nu": "F", "female": "F", "f": "F"}
+
+
+def sex(value: str | None) -> str:
+    """ "M", "F" or "" (not written)."""
+    raw = fold(optional(value))
+    if not raw:
+        return ""
+    if raw not in SEXES:
+        raise InvalidValue("bad_sex")
+    return SEXES[raw]
 
 
 def home_province(value: str | None) -> Province:
-    """The 2025 province named by a province name or an address, old or new."""
-    raw = text(value)
-    if not raw:
-        return Province(code=None, raw="")
-    code = province_code_for(raw)
-    if code is None:
-        raise InvalidValue("unknown_province")
-    return Province(code=code, raw=raw[:MAX_NAME])
+    """The 2025 province named by a province name or an address, old or new.
+
+    A text that names no province for certain is kept as written, with no province, for HR to
+    read: never guessed.
+    """
+    raw = optional(value)
+    resolution = resolve(raw)
+    return Province(code=resolution.code, raw=raw[:MAX_NAME], foreign=resolution.foreign)
 
 
 def bounded(value: str | None, limit: int) -> str:
-    cleaned = text(value)
+    cleaned = optional(value)
     if len(cleaned) > limit:
         raise InvalidValue("too_long")
     return cleaned

@@ -47,6 +47,7 @@ def _render(template: str, **context: Any) -> str:
         f"hr/roster/{template}",
         province_name=province_name,
         messages=messages,
+        flags=importer.FLAGS,
         **context,
     )
 
@@ -111,6 +112,8 @@ def roster_edit(worker_id: int):
     now = utcnow()
     if request.method == "GET":
         form.home_province.data = worker.home_province_raw
+        if worker.date_of_birth is None and worker.birth_year:
+            form.date_of_birth.data = str(worker.birth_year)
         services.record_view(current_user, worker, now=now, ip=_ip())
     elif form.validate_on_submit():
         values = form.worker_values(today=local_today(now, _settings().timezone))

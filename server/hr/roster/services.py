@@ -18,6 +18,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server import phones
 from server.access import scoped
 from server.audit import record_audit
 from server.clock import local_today
@@ -70,10 +71,8 @@ def roster_query(user: User, filters: RosterFilter) -> Select[Worker]:
         ]
         number = digits(term)
         if len(number) >= 3 and len(number) >= len(term.replace(" ", "")) - 3:
-            # "+84 912…" and "0912…" name the same phone.
-            if term.startswith("+84") or (number.startswith("84") and len(number) >= 11):
-                number = "0" + number[2:]
-            matches.append(Worker.phone.contains(number, autoescape=True))
+            # "+84 912…", "0912…" and a retired "0168…" are searched as stored.
+            matches.append(Worker.phone.contains(phones.key(term), autoescape=True))
         query = query.where(or_(*matches))
     return query.order_by(Worker.employee_code)
 
@@ -161,11 +160,12 @@ EXPORT_COLUMNS = (
     (_l("Full name"), lambda w: w.full_name),
     (_l("Phone"), lambda w: w.phone),
     (_l("ID card number"), lambda w: w.national_id),
-    (_l("Date of birth"), lambda w: w.date_of_birth),
+    (_l("Date of birth"), lambda w: w.date_of_birth or w.birth_year),
+    (_l("Sex"), lambda w: {"F": _l("Female"), "M": _l("Male")}.get(w.sex, "")),
     (_l("Department"), lambda w: w.department),
     (_l("Home province"), lambda w: province_name(w.home_province_code)),
     (_l("Home province as written"), lambda w: w.home_province_raw),
-    (_l("Permanent address"), lambda w: w.permanent_address),
+    (_l("Permanent residence"), lambda w: w.permanent_address),
     (_l("Current address"), lambda w: w.current_address),
     (_l("Active"), lambda w: 1 if w.active else 0),
 )

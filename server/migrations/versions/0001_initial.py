@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 12:58:42.308177
+Create Date: 2026-12-02 13:28:01.909969
 
 """
 
@@ -144,6 +144,8 @@ def upgrade():
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("national_id", sa.String(length=20), nullable=True),
         sa.Column("date_of_birth", sa.Date(), nullable=True),
+        sa.Column("birth_year", sa.Integer(), nullable=True),
+        sa.Column("sex", sa.String(length=1), nullable=False),
         sa.Column("home_province_code", sa.Integer(), nullable=True),
         sa.Column("home_province_raw", sa.String(length=200), nullable=False),
         sa.Column("permanent_address", sa.String(length=500), nullable=False),
