@@ -19,14 +19,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from server.models import (
+    DeclarationAnswer,
     Device,
     Enterprise,
     Gate,
     GateEvent,
     QuarantinedEvent,
+    RollCall,
+    RollCallEntry,
+    SelfCheckin,
     SyncBatch,
     Visitor,
     VisitorPass,
@@ -36,13 +41,17 @@ from server.text import digits
 from sync.store import (
     BatchClose,
     BatchOpen,
+    CheckinRecord,
     DeviceUpdate,
     EventRow,
+    Passage,
     QuarantineRow,
     Resolution,
+    RollCallRow,
     RosterPass,
     RosterPerson,
     SeqState,
+    StoredRollCall,
     SubjectRef,
 )
 
@@ -98,41 +107,36 @@ class SqlSyncStore:
             self.session.rollback()
             raise
 
-    def lock_device(self, device_id: int, now: datetime) -> SeqState:
+    def lock_device(self, device_id: int, seen_at: datetime | None) -> SeqState:
         # A write first: it takes the device's row lock on PostgreSQL and the write lock on
-        # SQLite, so two pushes of one device never interleave.
+        # SQLite, so two deliveries of one device never interleave. A tablet not heard from
+        # (a file HR uploads) writes its own last_seen_at back: the same lock, no news.
         epoch, highest, missing = self.session.execute(
             update(Device)
             .where(Device.id == device_id)
-            .values(self._seen(now))
+            .values(last_seen_at=Device.last_seen_at if seen_at is None else seen_at)
             .returning(Device.seq_epoch, Device.highest_seq, Device.missing_seq_ranges)
         ).one()
         return SeqState(epoch, highest, tuple((low, high) for low, high in missing or ()))
-
-    def _seen(self, now: datetime) -> dict[str, Any]:
-        """What the device lock writes: the tablet was heard from."""
-        return {"last_seen_at": now}
-
-    def _link(self, changes: DeviceUpdate) -> dict[str, Any]:
-        """The tablet's link state as this push reports it."""
-        return {
-            "last_sync_at": changes.synced_at,
-            "last_skew_seconds": changes.skew_seconds,
-            "app_version": changes.app_version,
-            "reported_backlog": changes.backlog,
-            "oldest_pending_at": changes.oldest_pending_at,
-        }
 
     def update_device(self, device_id: int, changes: DeviceUpdate) -> None:
         values: dict[str, Any] = {
             "seq_epoch": changes.seq.epoch,
             "highest_seq": changes.seq.highest_seq,
             "missing_seq_ranges": [list(r) for r in changes.seq.missing],
-            **self._link(changes),
         }
+        link = changes.link
+        if link is not None:
+            values |= {
+                "last_sync_at": link.synced_at,
+                "last_skew_seconds": link.skew_seconds,
+                "app_version": link.app_version,
+                "reported_backlog": link.backlog,
+                "oldest_pending_at": link.oldest_pending_at,
+            }
         if changes.seq_reset:
             values |= {
-                "seq_reset_at": changes.synced_at,
+                "seq_reset_at": changes.at,
                 "seq_reset_count": Device.seq_reset_count + 1,
                 "seq_before_reset": changes.previous_highest_seq,
             }
@@ -214,9 +218,17 @@ class SqlSyncStore:
             .returning(SyncBatch.id)
         ).scalar_one()
 
-    def insert_events(self, batch_ref: int, rows: list[EventRow]) -> dict[str, str]:
+    def insert_events(self, batch_ref: int | None, rows: list[EventRow]) -> dict[str, str]:
         connection = self.session.connection()
         sql, encode = _event_insert(connection.dialect.name)
+        if batch_ref is None:
+            # Records no tablet sent come a few at a time: each insert says whether it stored.
+            existing: dict[str, str] = {}
+            for row in rows:
+                stored = connection.exec_driver_sql(sql + " RETURNING id", encode(None, row))
+                if stored.first() is None:
+                    existing |= self.stored_hashes([row.id])
+            return existing
         inserted = connection.exec_driver_sql(sql, [encode(batch_ref, row) for row in rows])
         if inserted.rowcount == len(rows):
             return {}
@@ -228,7 +240,13 @@ class SqlSyncStore:
             str(event_id): content_hash for event_id, content_hash in self.session.execute(query)
         }
 
-    def quarantine(self, batch_ref: int, rows: list[QuarantineRow]) -> None:
+    def stored_hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        query = select(GateEvent.id, GateEvent.content_hash).where(
+            GateEvent.id.in_([uuid.UUID(event_id) for event_id in ids])
+        )
+        return {str(event_id): stored for event_id, stored in self.session.execute(query)}
+
+    def quarantine(self, batch_ref: int | None, rows: list[QuarantineRow]) -> None:
         if not rows:
             return
         self.session.execute(
@@ -248,6 +266,119 @@ class SqlSyncStore:
                 for row in rows
             ],
         )
+
+    def record_checkin(self, enterprise_id: int, event_id: str, record: CheckinRecord) -> None:
+        key = uuid.UUID(event_id)
+        if record.new_visitor is not None:
+            visitor = Visitor(
+                enterprise_id=enterprise_id,
+                full_name=record.new_visitor.name,
+                phone=record.new_visitor.phone,
+                organisation=record.new_visitor.organisation,
+            )
+            self.session.add(visitor)
+            self.session.flush()
+            self.session.execute(
+                update(GateEvent)
+                .where(GateEvent.id == key)
+                .values(visitor_id=visitor.id, subject_kind="visitor")
+            )
+        self.session.add(
+            SelfCheckin(event_id=key, enterprise_id=enterprise_id, poster_id=record.poster_id)
+        )
+        self.session.add_all(
+            DeclarationAnswer(
+                enterprise_id=enterprise_id,
+                event_id=key,
+                question_id=question_id,
+                answer=answer,
+                alert=alert,
+            )
+            for question_id, answer, alert in record.answers
+        )
+        self.session.flush()
+
+    def passages(
+        self,
+        enterprise_id: int,
+        subject: SubjectRef,
+        direction: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[Passage]:
+        kind, value = subject
+        if kind == "worker":
+            person = GateEvent.worker_id == int(value)
+        else:
+            person = GateEvent.worker_id.is_(None) & (GateEvent.subject_value == value)
+        query = select(
+            GateEvent.id, GateEvent.occurred_at, GateEvent.gate_id, GateEvent.method
+        ).where(
+            GateEvent.enterprise_id == enterprise_id,
+            person,
+            GateEvent.direction == direction,
+            GateEvent.occurred_at >= start,
+            GateEvent.occurred_at <= end,
+        )
+        return [
+            Passage(str(event_id), occurred_at, gate_id, method)
+            for event_id, occurred_at, gate_id, method in self.session.execute(query)
+        ]
+
+    def roll_call(self, roll_call_id: str) -> StoredRollCall | None:
+        found = self.session.execute(
+            select(RollCall.device_id, RollCall.version)
+            .where(RollCall.client_id == uuid.UUID(roll_call_id))
+            .with_for_update()
+        ).first()
+        return None if found is None else StoredRollCall(found.device_id, found.version)
+
+    def save_roll_call(self, row: RollCallRow, *, new: bool) -> bool:
+        key = uuid.UUID(row.id)
+        if new:
+            stored = RollCall(
+                client_id=key,
+                enterprise_id=row.enterprise_id,
+                device_id=row.device_id,
+                received_at=row.received_at,
+            )
+            try:
+                with self.session.begin_nested():
+                    self._fill_roll_call(stored, row)
+                    self.session.add(stored)
+            except IntegrityError:
+                # Another request stored the same new roll call first: it exists now.
+                return False
+            return True
+        found = self.session.scalar(select(RollCall).where(RollCall.client_id == key))
+        if found is None:
+            return False
+        self._fill_roll_call(found, row)
+        self.session.flush()
+        return True
+
+    def _fill_roll_call(self, stored: RollCall, row: RollCallRow) -> None:
+        stored.gate_id = row.gate_id
+        stored.version = row.version
+        stored.started_at = row.started_at
+        stored.closed_at = row.closed_at
+        stored.updated_at = row.received_at
+        current = {entry.person_key: entry for entry in stored.entries}
+        sent = {entry.key for entry in row.entries}
+        for key, old_entry in current.items():
+            if key not in sent:
+                stored.entries.remove(old_entry)
+        for fields in row.entries:
+            entry = current.get(fields.key)
+            if entry is None:
+                entry = RollCallEntry(person_key=fields.key)
+                stored.entries.append(entry)
+            entry.kind = fields.kind
+            entry.worker_id = fields.worker_id
+            entry.name = fields.name
+            entry.department = fields.department
+            entry.code = fields.code
+            entry.ticked_at = fields.ticked_at
 
     def close_batch(self, batch_ref: int, outcome: BatchClose) -> None:
         self.session.execute(
@@ -351,7 +482,7 @@ _EVENT_COLUMNS = (
     "content_hash",
     "flags",
 )
-_Encoder = Callable[[int, EventRow], tuple[Any, ...]]
+_Encoder = Callable[[int | None, EventRow], tuple[Any, ...]]
 
 
 def _event_insert(dialect: str) -> tuple[str, _Encoder]:
@@ -369,7 +500,7 @@ def _event_insert(dialect: str) -> tuple[str, _Encoder]:
     # Identifiers come from our own table metadata; every value is a bound parameter.
     sql = f"INSERT INTO {_event_table.name} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"  # noqa: S608
 
-    def encode(batch_ref: int, row: EventRow) -> tuple[Any, ...]:
+    def encode(batch_ref: int | None, row: EventRow) -> tuple[Any, ...]:
         if row.worker_id is not None:
             subject_kind = "worker"
         elif row.visitor_id is not None:

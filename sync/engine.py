@@ -11,7 +11,7 @@ import hashlib
 import heapq
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
@@ -32,11 +32,15 @@ from sync.schemas import (
 from sync.store import (
     BatchClose,
     BatchOpen,
+    CheckinRecord,
     DeviceContext,
     DeviceUpdate,
     EventRow,
+    LinkReport,
     QuarantineRow,
     Resolution,
+    RollCallEntryRow,
+    RollCallRow,
     RosterPass,
     RosterPerson,
     SeqState,
@@ -54,6 +58,9 @@ MAX_RAW_CHARS = 64 * 1024
 _DETAIL_KEY_CHARS = 64
 _UNRESOLVED = Resolution()
 _MAX_ECHOED_ID_CHARS = 64
+# Hashed in place of the device of records no tablet made (self check-in, paper): never a
+# device id, so they never hash like a tablet's event.
+NO_DEVICE = 0
 
 REASONS: dict[str, tuple[str, str]] = {
     "invalid_event": (
@@ -80,12 +87,27 @@ REASONS: dict[str, tuple[str, str]] = {
         "Another event of this batch has the same seq.",
         "Một sự kiện khác trong lô này có cùng số thứ tự (seq).",
     ),
+    "too_old": (
+        "The event is older than this channel accepts.",
+        "Sự kiện cũ hơn mức kênh này chấp nhận.",
+    ),
+    "id_taken": (
+        "This id belongs to a roll call of another tablet.",
+        "Mã này thuộc về một lần điểm danh của máy tính bảng khác.",
+    ),
 }
 
 _envelope_schema = PushEnvelopeSchema()
 _answer_schema = PushAnswerSchema()
 _roster_query_schema = RosterQuerySchema()
 _roster_page_schema = RosterPageSchema()
+
+# The channels gate records arrive by; every one of them enters through `ingest`.
+PUSH = "push"
+FILE = "file"
+SELF = "self"
+PAPER = "paper"
+ROLL_CALL = "roll_call"
 
 
 class PushRefused(Exception):
@@ -97,11 +119,117 @@ class PushRefused(Exception):
         self.details = dict(details)
 
 
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The thresholds in force for one request: the administrator's, the environment's by default.
+
+    Resolved once per request at the edge and handed to the engine, so that a push, a file, a
+    check-in and every page judge by the same numbers.
+    """
+
+    skew_flag_seconds: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Who hands the engine its records; the rules that differ by channel follow from it alone."""
+
+    channel: str
+    enterprise_id: int
+    # Tablets number their events; a self check-in and a paper line have no device and no seq.
+    device_id: int | None = None
+    # A check-in queued on a phone for longer is no longer worth recording as a time.
+    max_age: timedelta = TIME_RANGE
+
+    @classmethod
+    def tablet(cls, device: DeviceContext, channel: str = PUSH) -> Source:
+        return cls(channel, device.enterprise_id, device.device_id)
+
+    @property
+    def numbered(self) -> bool:
+        return self.device_id is not None
+
+    @property
+    def heard(self) -> bool:
+        """Only a push is the tablet speaking: a file HR uploads says nothing of its link."""
+        return self.channel == PUSH
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a channel could not turn its input into an event; it is quarantined all the same."""
+
+    reason: str
+    details: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record as a channel hands it over: its raw input, kept for quarantine, and either the
+    event it parsed to (in the wire event's shape) or why the channel refused it."""
+
+    raw: Any
+    event: dict[str, Any] | None = None
+    refusal: Refusal | None = None
+    # Facts only the channel knows: flags for HR, what else makes two copies "the same", the
+    # visitor it already identified, and what a self check-in stores beside its event.
+    flags: tuple[str, ...] = ()
+    hash_extra: str = ""
+    visitor_id: int | None = None
+    checkin: CheckinRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a tablet said about a batch: recorded on its SyncBatch row."""
+
+    batch_id: str
+    sent_at: datetime
+    app_version: str
+    backlog: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Records that arrived together, sent by one clock (whose skew corrects their times)."""
+
+    entries: list[Entry]
+    sent_at: datetime
+    envelope: Envelope | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The engine's answer for one delivery, built after commit."""
+
+    acks: list[dict[str, Any]]
+    skew_seconds: float
+    highest_seq: int
+    missing: tuple[tuple[int, int], ...]
+    seq_reset: bool
+
+    def wire(self, batch_id: str, now: datetime) -> dict[str, Any]:
+        """The push answer of PROTOCOL.md §5.4."""
+        return _answer_schema.dump(
+            {
+                "batch_id": batch_id,
+                "server_time": now,
+                "skew_seconds": self.skew_seconds,
+                "highest_seq": self.highest_seq,
+                "missing_ranges": [list(r) for r in self.missing],
+                "seq_reset": self.seq_reset,
+                "acks": self.acks,
+            }
+        )
+
+
 @dataclass(slots=True)
 class _Candidate:
     """A validated event still on its way to being stored."""
 
     index: int
+    entry: Entry
     event: dict[str, Any]
     content_hash: str
     occurred_utc: datetime
@@ -109,24 +237,26 @@ class _Candidate:
 
 
 class _Verdicts:
-    """One ack per event, in the order sent, and the raw events refused."""
+    """One ack per entry, in the order sent, and the raw entries refused."""
 
-    def __init__(self, raw_events: list[Any]) -> None:
-        self.raw_events = raw_events
-        self.acks: list[dict[str, Any] | None] = [None] * len(raw_events)
+    def __init__(self, entries: list[Entry], numbered: bool) -> None:
+        self.entries = entries
+        self.acks: list[dict[str, Any] | None] = [None] * len(entries)
         self.refused: dict[int, tuple[str, Any]] = {}
-        self.seqs: list[int | None] = [_raw_seq(raw) for raw in raw_events]
+        self.seqs: list[int | None] = [
+            _raw_seq(entry.raw) if numbered else None for entry in entries
+        ]
 
     def settled(self, index: int) -> bool:
         return self.acks[index] is not None
 
-    def keep(self, index: int, event_id: str, status: str) -> None:
-        self.acks[index] = {"id": event_id, "status": status}
+    def keep(self, index: int, status: str) -> None:
+        self.acks[index] = {"id": self._echo(index), "status": status}
 
     def reject(self, index: int, reason: str, details: Any = None) -> None:
-        message, message_vi = REASONS[reason]
+        message, message_vi = REASONS.get(reason, (reason, reason))
         ack: dict[str, Any] = {
-            "id": _echo_id(self.raw_events[index]),
+            "id": self._echo(index),
             "status": "rejected",
             "reason": reason,
             "message": message,
@@ -137,10 +267,20 @@ class _Verdicts:
         self.acks[index] = ack
         self.refused[index] = (reason, details)
 
+    def _echo(self, index: int) -> str | None:
+        entry = self.entries[index]
+        echoed = _echo_id(entry.raw)
+        if echoed is None and entry.event is not None:
+            return str(entry.event["id"])
+        return echoed
+
+    def acks_list(self) -> list[dict[str, Any]]:
+        return [self.ack_of(index) for index in range(len(self.acks))]
+
     def ack_of(self, index: int) -> dict[str, Any]:
         ack = self.acks[index]
         if ack is None:
-            raise RuntimeError(f"event {index} was left without an ack")
+            raise RuntimeError(f"entry {index} was left without an ack")
         return ack
 
     def counts(self) -> dict[str, int]:
@@ -150,78 +290,217 @@ class _Verdicts:
         return counts
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A delivery checked as far as it can be without writing."""
+
+    delivery: Delivery
+    verdicts: _Verdicts
+    skew_seconds: float
+    candidates: list[_Candidate]
+    repeats: dict[int, int]
+    live: list[_Candidate]
+    resolutions: list[Resolution]
+
+
 def apply_push(
     store: SyncStore,
     device: DeviceContext,
     payload: Any,
     now: datetime,
     *,
-    skew_flag_seconds: float = 120.0,
+    policy: Policy = Policy(),
 ) -> dict[str, Any]:
     """Apply one push in one transaction and return the wire answer, built after commit.
 
     Raises PushRefused("validation_error" | "payload_too_large") before anything is written.
     """
-    started = perf_counter()
     envelope = _load_envelope(payload)
-    skew = now - envelope["sent_at"]
-    skew_seconds = round(skew.total_seconds(), 3)
-    verdicts = _Verdicts(envelope["events"])
-    candidates, repeats = _validate_events(device, verdicts, skew, now)
+    [receipt] = ingest(store, Source.tablet(device), policy, [tablet_delivery(envelope)], now)
+    return receipt.wire(str(envelope["batch_id"]), now)
+
+
+def apply_tablet_file(
+    store: SyncStore,
+    device: DeviceContext,
+    bodies: Iterable[Any],
+    now: datetime,
+    *,
+    policy: Policy = Policy(),
+    finish: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Apply the push bodies of a tablet's waiting-events file in one transaction, as pushes of
+    that tablet that do not speak for its link; one wire answer per body. `finish` gets the
+    answers inside the transaction, for what the channel writes with them (its audit line).
+
+    Raises PushRefused before anything is written when any body is refused whole.
+    """
+    envelopes = [_load_envelope(body) for body in bodies]
+    deliveries = [tablet_delivery(envelope) for envelope in envelopes]
+    answers: list[dict[str, Any]] = []
+
+    def answer(receipts: list[Receipt]) -> None:
+        answers.extend(
+            receipt.wire(str(envelope["batch_id"]), now)
+            for receipt, envelope in zip(receipts, envelopes, strict=True)
+        )
+        if finish is not None:
+            finish(answers)
+
+    ingest(store, Source.tablet(device, FILE), policy, deliveries, now, finish=answer)
+    return answers
+
+
+def tablet_delivery(envelope: Mapping[str, Any]) -> Delivery:
+    """A validated push envelope as a delivery: each event loaded alone, or refused."""
+    entries = []
+    for raw in envelope["events"]:
+        try:
+            event = load_event(raw)
+        except ValidationError as error:
+            entries.append(
+                Entry(raw, refusal=Refusal("invalid_event", short_messages(error.messages)))
+            )
+            continue
+        # The canonical text form, once: "urn:uuid:…" and upper case are the same id.
+        event["id"] = str(event["id"])
+        entries.append(Entry(raw, event))
+    return Delivery(
+        entries,
+        envelope["sent_at"],
+        Envelope(
+            str(envelope["batch_id"]),
+            envelope["sent_at"],
+            envelope["app_version"],
+            envelope["backlog"],
+            envelope["oldest_pending_at"],
+        ),
+    )
+
+
+def ingest(
+    store: SyncStore,
+    source: Source,
+    policy: Policy,
+    deliveries: list[Delivery],
+    now: datetime,
+    *,
+    finish: Callable[[list[Receipt]], None] | None = None,
+) -> list[Receipt]:
+    """Store what `deliveries` bring, in one transaction: the one way gate records come in.
+
+    Every channel's records pass the same checks (time, gate, id), get the same content hash,
+    duplicate and conflict rules and subject resolution; whatever is refused is quarantined with
+    its raw input and reason; a tablet's seqs and gaps are kept. `finish` runs inside the
+    transaction with the receipts, for what the channel writes with them (its audit line), so
+    that one unit of work commits whole or not at all. Receipts are returned after commit.
+    """
+    started = perf_counter()
+    prepared = [_prepare(source, delivery, now) for delivery in deliveries]
     # Gates and subjects are read before the device lock: on SQLite that lock is the
     # database-wide write lock, which every other push waits for. Reading them under the lock
     # would be no truer: HR can change a badge or a gate the instant after the read either way,
     # and nothing a push writes depends on them being unchanged until commit.
-    _check_gates(store, device, candidates, verdicts)
-    live = [c for c in candidates if not verdicts.settled(c.index)]
-    resolutions = _resolve_subjects(store, device, live)
+    _check_gates(store, source, prepared)
+    for each in prepared:
+        each.live = [c for c in each.candidates if not each.verdicts.settled(c.index)]
+        each.resolutions = _resolve_subjects(store, source, each.live)
 
+    receipts = []
     with store.transaction():
-        seq_state = store.lock_device(device.device_id, now)
-        seq_reset = _detect_seq_reset(store, device, seq_state, live)
-        epoch = seq_state.epoch + 1 if seq_reset else seq_state.epoch
+        state = None
+        if source.device_id is not None:
+            state = store.lock_device(source.device_id, now if source.heard else None)
+        for each in prepared:
+            receipt, state = _write(store, source, policy, each, state, now, started)
+            receipts.append(receipt)
+        if finish is not None:
+            finish(receipts)
+    return receipts
+
+
+def _prepare(source: Source, delivery: Delivery, now: datetime) -> _Prepared:
+    skew = now - delivery.sent_at
+    verdicts = _Verdicts(delivery.entries, source.numbered)
+    candidates, repeats = _validate_events(source, verdicts, skew, now)
+    return _Prepared(
+        delivery, verdicts, round(skew.total_seconds(), 3), candidates, repeats, [], []
+    )
+
+
+def _write(
+    store: SyncStore,
+    source: Source,
+    policy: Policy,
+    prepared: _Prepared,
+    state: SeqState | None,
+    now: datetime,
+    started: float,
+) -> tuple[Receipt, SeqState | None]:
+    """Write one delivery inside the transaction; return its receipt and the device's seq state."""
+    verdicts, live = prepared.verdicts, prepared.live
+    seq_reset = state is not None and _detect_seq_reset(store, source, state, live)
+    epoch = 0 if state is None else state.epoch + 1 if seq_reset else state.epoch
+    envelope = prepared.delivery.envelope
+    batch_ref = None
+    if envelope is not None and source.device_id is not None:
         batch_ref = store.open_batch(
             BatchOpen(
-                enterprise_id=device.enterprise_id,
-                device_id=device.device_id,
-                batch_id=str(envelope["batch_id"]),
+                enterprise_id=source.enterprise_id,
+                device_id=source.device_id,
+                batch_id=envelope.batch_id,
                 received_at=now,
-                sent_at=envelope["sent_at"],
-                skew_seconds=skew_seconds,
-                app_version=envelope["app_version"],
-                backlog=envelope["backlog"],
-                oldest_pending_at=envelope["oldest_pending_at"],
-                event_count=len(verdicts.raw_events),
+                sent_at=envelope.sent_at,
+                skew_seconds=prepared.skew_seconds,
+                app_version=envelope.app_version,
+                backlog=envelope.backlog,
+                oldest_pending_at=envelope.oldest_pending_at,
+                event_count=len(verdicts.entries),
             )
         )
-        flagged = abs(skew_seconds) > skew_flag_seconds
-        rows = _event_rows(
-            device, live, resolutions, epoch, now, ("clock_skew",) if flagged else ()
-        )
-        existing = store.insert_events(batch_ref, rows) if rows else {}
-        stored_before = _ack_stored(live, existing, verdicts)
-        _settle_repeats(repeats, verdicts, stored_before)
+    flagged = abs(prepared.skew_seconds) > policy.skew_flag_seconds
+    rows = _event_rows(
+        source, live, prepared.resolutions, epoch, now, ("clock_skew",) if flagged else ()
+    )
+    existing = store.insert_events(batch_ref, rows) if rows else {}
+    stored_before = _ack_stored(live, existing, verdicts)
+    _settle_repeats(prepared.repeats, verdicts, stored_before)
+    for candidate in live:
+        record = candidate.entry.checkin
+        if record is not None and verdicts.ack_of(candidate.index)["status"] == "accepted":
+            store.record_checkin(source.enterprise_id, candidate.event["id"], record)
+    store.quarantine(batch_ref, _quarantine_rows(source, verdicts, now))
+    if state is None or source.device_id is None:
+        return Receipt(verdicts.acks_list(), prepared.skew_seconds, 0, (), False), None
 
-        seen = (
-            seq
-            for index, seq in enumerate(verdicts.seqs)
-            if seq is not None and index not in stored_before
+    # Only an id the server never stored before moves the seq count: a resend, even a changed
+    # one, carries a seq of the count it was made in, maybe one before a storage wipe.
+    seen = (
+        seq
+        for index, seq in enumerate(verdicts.seqs)
+        if seq is not None and index not in stored_before
+    )
+    new_state = advance_seq_state(SeqState(epoch, 0, ()) if seq_reset else state, seen)
+    link = None
+    if source.heard and envelope is not None:
+        link = LinkReport(
+            synced_at=now,
+            skew_seconds=prepared.skew_seconds,
+            app_version=envelope.app_version,
+            backlog=envelope.backlog,
+            oldest_pending_at=envelope.oldest_pending_at,
         )
-        new_state = advance_seq_state(SeqState(epoch, 0, ()) if seq_reset else seq_state, seen)
-        store.quarantine(batch_ref, _quarantine_rows(device, verdicts, now))
-        store.update_device(
-            device.device_id,
-            DeviceUpdate(
-                seq=new_state,
-                seq_reset=seq_reset,
-                previous_highest_seq=seq_state.highest_seq,
-                synced_at=now,
-                skew_seconds=skew_seconds,
-                app_version=envelope["app_version"],
-                backlog=envelope["backlog"],
-                oldest_pending_at=envelope["oldest_pending_at"],
-            ),
-        )
+    store.update_device(
+        source.device_id,
+        DeviceUpdate(
+            seq=new_state,
+            seq_reset=seq_reset,
+            previous_highest_seq=state.highest_seq,
+            at=now,
+            link=link,
+        ),
+    )
+    if batch_ref is not None:
         counts = verdicts.counts()
         store.close_batch(
             batch_ref,
@@ -234,17 +513,14 @@ def apply_push(
                 duration_ms=round((perf_counter() - started) * 1000, 3),
             ),
         )
-    return _answer_schema.dump(
-        {
-            "batch_id": str(envelope["batch_id"]),
-            "server_time": now,
-            "skew_seconds": skew_seconds,
-            "highest_seq": new_state.highest_seq,
-            "missing_ranges": [list(r) for r in new_state.missing],
-            "seq_reset": seq_reset,
-            "acks": verdicts.acks,
-        }
+    receipt = Receipt(
+        verdicts.acks_list(),
+        prepared.skew_seconds,
+        new_state.highest_seq,
+        new_state.missing,
+        seq_reset,
     )
+    return receipt, new_state
 
 
 def _load_envelope(payload: Any) -> dict[str, Any]:
@@ -266,40 +542,43 @@ def _load_envelope(payload: Any) -> dict[str, Any]:
 
 
 def _validate_events(
-    device: DeviceContext, verdicts: _Verdicts, skew: timedelta, now: datetime
+    source: Source, verdicts: _Verdicts, skew: timedelta, now: datetime
 ) -> tuple[list[_Candidate], dict[int, int]]:
-    """Validate each event alone; return the valid ones and {repeat index: first index}."""
+    """Check each entry alone; return the valid ones and {repeat index: first index}."""
     candidates: list[_Candidate] = []
-    first_by_id: dict[str, _Candidate] = {}
+    first_by_id: dict[str, tuple[int, str]] = {}
     seq_taken: set[int] = set()
     repeats: dict[int, int] = {}
-    for index, raw in enumerate(verdicts.raw_events):
-        try:
-            event = load_event(raw)
-        except ValidationError as error:
-            verdicts.reject(index, "invalid_event", short_messages(error.messages))
+    device_id = source.device_id or NO_DEVICE
+    for index, entry in enumerate(verdicts.entries):
+        event = entry.event
+        if entry.refusal is not None or event is None:
+            refusal = entry.refusal or Refusal("invalid_event")
+            verdicts.reject(index, refusal.reason, refusal.details)
             continue
-        # The canonical text form, once: "urn:uuid:…" and upper case are the same id.
-        event_id = event["id"] = str(event["id"])
-        content_hash = content_hash_of(device.device_id, event)
+        event_id = event["id"]
+        content_hash = content_hash_of(device_id, event)
+        if entry.hash_extra:
+            content_hash = hashlib.sha256(f"{content_hash}|{entry.hash_extra}".encode()).hexdigest()
         first = first_by_id.get(event_id)
         if first is not None:
-            if first.content_hash == content_hash:
-                repeats[index] = first.index
+            # An identical copy shares the first copy's outcome, whatever refused that one.
+            if first[1] == content_hash:
+                repeats[index] = first[0]
             else:
                 verdicts.reject(index, "conflict")
             continue
-        if event["seq"] in seq_taken:
-            verdicts.reject(index, "seq_repeated")
-            continue
-        seq_taken.add(event["seq"])
-        times = _true_times(event["occurred_at"], skew, now)
+        first_by_id[event_id] = (index, content_hash)
+        if source.numbered:
+            if event["seq"] in seq_taken:
+                verdicts.reject(index, "seq_repeated")
+                continue
+            seq_taken.add(event["seq"])
+        times = true_times(event["occurred_at"], skew, now, source.max_age)
         if isinstance(times, str):
             verdicts.reject(index, times)
             continue
-        candidate = _Candidate(index, event, content_hash, *times)
-        first_by_id[event_id] = candidate
-        candidates.append(candidate)
+        candidates.append(_Candidate(index, entry, event, content_hash, *times))
     return candidates, repeats
 
 
@@ -329,10 +608,10 @@ def content_hash_of(device_id: int, event: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _true_times(
-    occurred: datetime, skew: timedelta, now: datetime
+def true_times(
+    occurred: datetime, skew: timedelta, now: datetime, max_age: timedelta = TIME_RANGE
 ) -> tuple[datetime, datetime] | str:
-    """The time in UTC and corrected by the batch's skew, or why it cannot be true."""
+    """The time in UTC and corrected by the sender's skew, or why it cannot be true."""
     try:
         occurred_utc = occurred.astimezone(UTC)
         corrected = occurred_utc + skew
@@ -343,28 +622,36 @@ def _true_times(
         return "time_out_of_range"
     if distance > FUTURE_TOLERANCE:
         return "future_time"
+    if -distance > max_age:
+        return "too_old"
     return occurred_utc, corrected
 
 
-def _check_gates(
-    store: SyncStore,
-    device: DeviceContext,
-    candidates: list[_Candidate],
-    verdicts: _Verdicts,
-) -> None:
-    wanted = {c.event["gate_id"] for c in candidates if not verdicts.settled(c.index)}
+def _check_gates(store: SyncStore, source: Source, prepared: list[_Prepared]) -> None:
+    wanted = {
+        c.event["gate_id"]
+        for each in prepared
+        for c in each.candidates
+        if not each.verdicts.settled(c.index)
+    }
     if not wanted:
         return
-    known = store.existing_gate_ids(device.enterprise_id, wanted)
-    for candidate in candidates:
-        if not verdicts.settled(candidate.index) and candidate.event["gate_id"] not in known:
-            verdicts.reject(candidate.index, "unknown_gate")
+    known = store.existing_gate_ids(source.enterprise_id, wanted)
+    for each in prepared:
+        for candidate in each.candidates:
+            if (
+                not each.verdicts.settled(candidate.index)
+                and candidate.event["gate_id"] not in known
+            ):
+                each.verdicts.reject(candidate.index, "unknown_gate")
 
 
 def _detect_seq_reset(
-    store: SyncStore, device: DeviceContext, state: SeqState, live: list[_Candidate]
+    store: SyncStore, source: Source, state: SeqState, live: list[_Candidate]
 ) -> bool:
-    """A new event reusing a seq another stored event holds means the device counts from 1 again.
+    """A never-stored id reusing a seq another stored event holds means the device counts from 1
+    again. A resend (identical or changed) of a stored id reveals nothing: it may come from
+    before a wipe, when its seq was another event's.
 
     Only seqs at or below the highest stored one can collide, so a normal push (all new seqs
     above it) costs no query.
@@ -372,10 +659,18 @@ def _detect_seq_reset(
     at_or_below = {
         c.event["seq"]: c.event["id"] for c in live if c.event["seq"] <= state.highest_seq
     }
-    if not at_or_below:
+    if not at_or_below or source.device_id is None:
         return False
-    owners = store.seq_owners(device.device_id, state.epoch, at_or_below)
-    return any(owners.get(seq, event_id) != event_id for seq, event_id in at_or_below.items())
+    owners = store.seq_owners(source.device_id, state.epoch, at_or_below)
+    claimed = {
+        seq: event_id
+        for seq, event_id in at_or_below.items()
+        if owners.get(seq, event_id) != event_id
+    }
+    if not claimed:
+        return False
+    stored = store.stored_hashes(claimed.values())
+    return any(event_id not in stored for event_id in claimed.values())
 
 
 def _normalised_ref(kind: str, value: str) -> SubjectRef | None:
@@ -392,18 +687,22 @@ def _normalised_ref(kind: str, value: str) -> SubjectRef | None:
     return (kind, upper.removeprefix(prefix))
 
 
-def _resolve_subjects(
-    store: SyncStore, device: DeviceContext, live: list[_Candidate]
-) -> list[Resolution]:
+def _resolve_subjects(store: SyncStore, source: Source, live: list[_Candidate]) -> list[Resolution]:
     """Who each live event names, in the order of `live`; unknown subjects stay unresolved."""
     refs = [_normalised_ref(c.event["subject"]["kind"], c.event["subject"]["value"]) for c in live]
     wanted = {ref for ref in refs if ref is not None}
-    resolved = store.resolve_subjects(device.enterprise_id, wanted) if wanted else {}
-    return [_UNRESOLVED if ref is None else resolved.get(ref, _UNRESOLVED) for ref in refs]
+    resolved = store.resolve_subjects(source.enterprise_id, wanted) if wanted else {}
+    resolutions = []
+    for candidate, ref in zip(live, refs, strict=True):
+        if candidate.entry.visitor_id is not None:
+            resolutions.append(Resolution(visitor_id=candidate.entry.visitor_id))
+        else:
+            resolutions.append(_UNRESOLVED if ref is None else resolved.get(ref, _UNRESOLVED))
+    return resolutions
 
 
 def _event_rows(
-    device: DeviceContext,
+    source: Source,
     live: list[_Candidate],
     resolutions: list[Resolution],
     epoch: int,
@@ -417,11 +716,11 @@ def _event_rows(
         rows.append(
             EventRow(
                 id=event["id"],
-                enterprise_id=device.enterprise_id,
-                device_id=device.device_id,
+                enterprise_id=source.enterprise_id,
+                device_id=source.device_id,
                 gate_id=event["gate_id"],
                 seq_epoch=epoch,
-                seq=event["seq"],
+                seq=event["seq"] if source.numbered else None,
                 occurred_at=candidate.occurred_utc,
                 occurred_offset_minutes=int(offset.total_seconds() // 60) if offset else 0,
                 received_at=now,
@@ -432,7 +731,9 @@ def _event_rows(
                 worker_id=resolution.worker_id,
                 visitor_id=resolution.visitor_id,
                 pass_id=resolution.pass_id,
-                flags=batch_flags + _subject_flags(resolution, candidate.corrected_at),
+                flags=candidate.entry.flags
+                + batch_flags
+                + _subject_flags(resolution, candidate.corrected_at),
                 method=event["method"],
                 note=event["note"],
                 visitor=event["visitor"],
@@ -459,30 +760,30 @@ def _subject_flags(resolution: Resolution, corrected_at: datetime) -> tuple[str,
 def _ack_stored(
     live: list[_Candidate], existing: Mapping[str, str], verdicts: _Verdicts
 ) -> set[int]:
-    """Ack what the insert did; return the indexes of events that were stored before."""
+    """Ack what the insert did; return the indexes of events whose id was stored before."""
     stored_before: set[int] = set()
     for candidate in live:
-        event_id = candidate.event["id"]
-        stored_hash = existing.get(event_id)
+        stored_hash = existing.get(candidate.event["id"])
         if stored_hash is None:
-            verdicts.keep(candidate.index, event_id, "accepted")
-        elif stored_hash == candidate.content_hash:
-            verdicts.keep(candidate.index, event_id, "duplicate")
-            stored_before.add(candidate.index)
+            verdicts.keep(candidate.index, "accepted")
+            continue
+        stored_before.add(candidate.index)
+        if stored_hash == candidate.content_hash:
+            verdicts.keep(candidate.index, "duplicate")
         else:
             verdicts.reject(candidate.index, "conflict")
     return stored_before
 
 
 def _settle_repeats(repeats: dict[int, int], verdicts: _Verdicts, stored_before: set[int]) -> None:
-    """An identical copy of an event inside one batch shares the verdict of the first copy."""
+    """An identical copy of an event inside one delivery shares the verdict of the first copy."""
     for index, first in repeats.items():
         ack = verdicts.ack_of(first)
         if ack["status"] == "rejected":
             verdicts.reject(index, ack["reason"], ack.get("details"))
         else:
-            verdicts.keep(index, ack["id"], "duplicate")
-            stored_before.add(index)
+            verdicts.keep(index, "duplicate")
+        stored_before.add(index)
 
 
 def advance_seq_state(state: SeqState, seen: Iterable[int]) -> SeqState:
@@ -510,21 +811,20 @@ def advance_seq_state(state: SeqState, seen: Iterable[int]) -> SeqState:
     return SeqState(state.epoch, highest, tuple(missing[-MAX_MISSING_RANGES:]))
 
 
-def _quarantine_rows(
-    device: DeviceContext, verdicts: _Verdicts, now: datetime
-) -> list[QuarantineRow]:
+def _quarantine_rows(source: Source, verdicts: _Verdicts, now: datetime) -> list[QuarantineRow]:
     rows = []
     for index, (reason, details) in verdicts.refused.items():
-        raw = json.dumps(verdicts.raw_events[index], ensure_ascii=True, separators=(",", ":"))
-        detail = json.dumps(details, ensure_ascii=True) if details is not None else ""
+        raw_input = verdicts.entries[index].raw
+        raw = json.dumps(raw_input, ensure_ascii=True, separators=(",", ":"), default=str)
+        detail = json.dumps(details, ensure_ascii=True, default=str) if details is not None else ""
         if len(raw) > MAX_RAW_CHARS:
             raw = raw[:MAX_RAW_CHARS]
             detail = (detail + " " if detail else "") + f"raw body cut at {MAX_RAW_CHARS} chars"
         rows.append(
             QuarantineRow(
-                enterprise_id=device.enterprise_id,
-                device_id=device.device_id,
-                event_id=_raw_id(verdicts.raw_events[index]),
+                enterprise_id=source.enterprise_id,
+                device_id=source.device_id,
+                event_id=_raw_id(raw_input),
                 seq=verdicts.seqs[index],
                 reason=reason,
                 detail=detail,
@@ -560,6 +860,90 @@ def _raw_seq(raw: Any) -> int | None:
     if type(value) is int and 1 <= value <= MAX_SEQ:
         return value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallOutcome:
+    """stored (this version is now kept), duplicate (it already was), stale (a higher one is
+    kept) or rejected, with the reason, and kept in quarantine."""
+
+    status: str
+    reason: str | None = None
+
+
+def apply_roll_call(
+    store: SyncStore, device: DeviceContext, roll_call: Mapping[str, Any], raw: Any, now: datetime
+) -> RollCallOutcome:
+    """Keep the highest version of a tablet's roll call (sync/ROLLCALL.md) in one transaction.
+
+    Idempotent by the tablet's UUID. A worker id the enterprise does not have (removed since the
+    tablet's roster) keeps its entry, by name, without the link. A roll call the server cannot
+    keep (another tablet's id, a gate of another enterprise) is quarantined with its raw body.
+    """
+    roll_call_id = str(roll_call["id"])
+    gate_known = bool(store.existing_gate_ids(device.enterprise_id, [roll_call["gate_id"]]))
+    wanted = {("worker", str(e["worker_id"])) for e in roll_call["entries"] if e["worker_id"]}
+    resolved = store.resolve_subjects(device.enterprise_id, wanted) if wanted else {}
+    known = {resolution.worker_id for resolution in resolved.values()}
+    row = RollCallRow(
+        id=roll_call_id,
+        enterprise_id=device.enterprise_id,
+        device_id=device.device_id,
+        gate_id=roll_call["gate_id"],
+        version=roll_call["version"],
+        started_at=roll_call["started_at"],
+        closed_at=roll_call["closed_at"],
+        entries=tuple(
+            RollCallEntryRow(
+                key=e["key"],
+                kind=e["kind"],
+                worker_id=e["worker_id"] if e["worker_id"] in known else None,
+                name=e["name"],
+                department=e["department"],
+                code=e["code"],
+                ticked_at=e["ticked_at"],
+            )
+            for e in roll_call["entries"]
+        ),
+        received_at=now,
+    )
+    with store.transaction():
+        outcome = _keep_roll_call(store, device, row, gate_known)
+        if outcome.reason is not None:
+            raw_text = json.dumps(raw, ensure_ascii=True, separators=(",", ":"), default=str)
+            store.quarantine(
+                None,
+                [
+                    QuarantineRow(
+                        enterprise_id=device.enterprise_id,
+                        device_id=device.device_id,
+                        event_id=roll_call_id,
+                        seq=None,
+                        reason=outcome.reason,
+                        detail=f"roll call version {row.version}",
+                        raw=raw_text[:MAX_RAW_CHARS],
+                        received_at=now,
+                    )
+                ],
+            )
+    return outcome
+
+
+def _keep_roll_call(
+    store: SyncStore, device: DeviceContext, row: RollCallRow, gate_known: bool
+) -> RollCallOutcome:
+    # Two tries: a first copy another request inserted meanwhile is read back, then compared.
+    for _ in range(2):
+        stored = store.roll_call(row.id)
+        if stored is not None and stored.device_id != device.device_id:
+            return RollCallOutcome("rejected", "id_taken")
+        if stored is not None and row.version <= stored.version:
+            return RollCallOutcome("duplicate" if row.version == stored.version else "stale")
+        if not gate_known:
+            return RollCallOutcome("rejected", "unknown_gate")
+        if store.save_roll_call(row, new=stored is None):
+            return RollCallOutcome("stored")
+    raise RuntimeError(f"roll call {row.id} could be neither inserted nor read")
 
 
 def short_messages(messages: Any) -> Any:

@@ -17,13 +17,18 @@ from sync.schemas import ID_CARD_FIELDS
 from sync.store import (
     BatchClose,
     BatchOpen,
+    CheckinRecord,
     DeviceUpdate,
     EventRow,
+    LinkReport,
+    Passage,
     QuarantineRow,
     Resolution,
+    RollCallRow,
     RosterPass,
     RosterPerson,
     SeqState,
+    StoredRollCall,
     SubjectRef,
 )
 
@@ -38,7 +43,7 @@ class MemoryDevice:
     seq_reset_at: datetime | None = None
     highest_seq_before_reset: int | None = None
     last_push_at: datetime | None = None
-    last_update: DeviceUpdate | None = None
+    link: LinkReport | None = None
 
 
 @dataclass
@@ -58,9 +63,12 @@ class MemoryStore:
         self.gates: dict[int, int] = {}
         self.people: dict[int, tuple[int, RosterPerson]] = {}
         self.passes: dict[int, tuple[int, RosterPass]] = {}
-        self.events: dict[str, tuple[int, EventRow]] = {}
+        self.events: dict[str, tuple[int | None, EventRow]] = {}
         self._by_seq: dict[tuple[int, int, int], str] = {}
-        self.quarantined: list[tuple[int, QuarantineRow]] = []
+        self.quarantined: list[tuple[int | None, QuarantineRow]] = []
+        self.checkins: dict[str, CheckinRecord] = {}
+        self.visitors: dict[int, tuple[int, str]] = {}
+        self.roll_calls: dict[str, RollCallRow] = {}
         self.batches: dict[int, MemoryBatch] = {}
         self.id_card_choices: dict[int, list[str]] = {}
 
@@ -110,11 +118,11 @@ class MemoryStore:
             raise RuntimeError("writes happen inside transaction()")
         self._undo.append(undo)
 
-    def lock_device(self, device_id: int, now: datetime) -> SeqState:
+    def lock_device(self, device_id: int, seen_at: datetime | None) -> SeqState:
         device = self.devices[device_id]
         previous = device.last_push_at
         self._journal(lambda: setattr(device, "last_push_at", previous))
-        device.last_push_at = now
+        device.last_push_at = seen_at or previous
         return device.seq
 
     def update_device(self, device_id: int, changes: DeviceUpdate) -> None:
@@ -122,10 +130,11 @@ class MemoryStore:
         before = vars(replace(device))
         self._journal(lambda: vars(device).update(before))
         device.seq = changes.seq
-        device.last_update = changes
+        if changes.link is not None:
+            device.link = changes.link
         if changes.seq_reset:
             device.seq_reset_count += 1
-            device.seq_reset_at = changes.synced_at
+            device.seq_reset_at = changes.at
             device.highest_seq_before_reset = changes.previous_highest_seq
 
     def existing_gate_ids(self, enterprise_id: int, gate_ids: Iterable[int]) -> set[int]:
@@ -175,7 +184,7 @@ class MemoryStore:
         self.batches[batch_ref] = MemoryBatch(batch)
         return batch_ref
 
-    def insert_events(self, batch_ref: int, rows: list[EventRow]) -> dict[str, str]:
+    def insert_events(self, batch_ref: int | None, rows: list[EventRow]) -> dict[str, str]:
         existing: dict[str, str] = {}
         for row in rows:
             stored = self.events.get(row.id)
@@ -184,14 +193,71 @@ class MemoryStore:
                 continue
             self._journal(partial(self._forget, row))
             self.events[row.id] = (batch_ref, row)
-            self._by_seq[(row.device_id, row.seq_epoch, row.seq)] = row.id
+            if row.device_id is not None and row.seq is not None:
+                self._by_seq[(row.device_id, row.seq_epoch, row.seq)] = row.id
         return existing
 
     def _forget(self, row: EventRow) -> None:
         del self.events[row.id]
-        del self._by_seq[(row.device_id, row.seq_epoch, row.seq)]
+        if row.device_id is not None and row.seq is not None:
+            del self._by_seq[(row.device_id, row.seq_epoch, row.seq)]
 
-    def quarantine(self, batch_ref: int, rows: list[QuarantineRow]) -> None:
+    def stored_hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        with self._lock:
+            found = ((event_id, self.events.get(event_id)) for event_id in ids)
+            return {event_id: stored[1].content_hash for event_id, stored in found if stored}
+
+    def record_checkin(self, enterprise_id: int, event_id: str, record: CheckinRecord) -> None:
+        batch_ref, row = self.events[event_id]
+        self._journal(partial(self.checkins.pop, event_id))
+        self.checkins[event_id] = record
+        if record.new_visitor is not None:
+            visitor_id = 1_000_000 + len(self.visitors)
+            self._journal(partial(self.visitors.pop, visitor_id))
+            self.visitors[visitor_id] = (enterprise_id, record.new_visitor.name)
+            self._journal(partial(self.events.__setitem__, event_id, (batch_ref, row)))
+            self.events[event_id] = (batch_ref, replace(row, visitor_id=visitor_id))
+
+    def passages(
+        self,
+        enterprise_id: int,
+        subject: SubjectRef,
+        direction: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[Passage]:
+        kind, value = subject
+        with self._lock:
+            rows = [row for _, row in self.events.values()]
+        return [
+            Passage(row.id, row.occurred_at, row.gate_id, row.method)
+            for row in rows
+            if row.enterprise_id == enterprise_id
+            and row.direction == direction
+            and start <= row.occurred_at <= end
+            and (
+                row.worker_id == int(value)
+                if kind == "worker"
+                else row.worker_id is None and row.subject_value == value
+            )
+        ]
+
+    def roll_call(self, roll_call_id: str) -> StoredRollCall | None:
+        stored = self.roll_calls.get(roll_call_id)
+        return None if stored is None else StoredRollCall(stored.device_id, stored.version)
+
+    def save_roll_call(self, row: RollCallRow, *, new: bool) -> bool:
+        previous = self.roll_calls.get(row.id)
+        if new and previous is not None:
+            return False
+        if previous is None:
+            self._journal(partial(self.roll_calls.pop, row.id))
+        else:
+            self._journal(partial(self.roll_calls.__setitem__, row.id, previous))
+        self.roll_calls[row.id] = row
+        return True
+
+    def quarantine(self, batch_ref: int | None, rows: list[QuarantineRow]) -> None:
         if not rows:
             return
         size = len(self.quarantined)

@@ -35,17 +35,25 @@ class SeqState:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceUpdate:
-    """The device fields one push changes."""
+class LinkReport:
+    """What a tablet said of itself when it pushed: only a push speaks for the tablet's link."""
 
-    seq: SeqState
-    seq_reset: bool
-    previous_highest_seq: int
     synced_at: datetime
     skew_seconds: float
     app_version: str
     backlog: int
     oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdate:
+    """The device fields one delivery changes; `link` is None when the tablet was not heard."""
+
+    seq: SeqState
+    seq_reset: bool
+    previous_highest_seq: int
+    at: datetime
+    link: LinkReport | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +74,10 @@ class EventRow:
 
     id: str
     enterprise_id: int
-    device_id: int
+    device_id: int | None
     gate_id: int
     seq_epoch: int
-    seq: int
+    seq: int | None
     occurred_at: datetime
     occurred_offset_minutes: int
     received_at: datetime
@@ -92,13 +100,73 @@ class QuarantineRow:
     """An event the server refused, kept with its raw body so nothing is lost silently."""
 
     enterprise_id: int
-    device_id: int
+    device_id: int | None
     event_id: str | None
     seq: int | None
     reason: str
     detail: str
     raw: str
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewVisitor:
+    """A visitor who checked in on their own phone for the first time."""
+
+    name: str
+    phone: str
+    organisation: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinRecord:
+    """What a self check-in stores beside its event: the poster, the declaration, the visitor."""
+
+    poster_id: int
+    answers: tuple[tuple[int, str, bool], ...]
+    new_visitor: NewVisitor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A stored event as paper backfill compares against it."""
+
+    id: str
+    occurred_at: datetime
+    gate_id: int
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallEntryRow:
+    key: str
+    kind: str
+    worker_id: int | None
+    name: str
+    department: str
+    code: str
+    ticked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallRow:
+    """One version of a tablet's roll call, as it is to be kept."""
+
+    id: str
+    enterprise_id: int
+    device_id: int
+    gate_id: int
+    version: int
+    started_at: datetime
+    closed_at: datetime | None
+    entries: tuple[RollCallEntryRow, ...]
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRollCall:
+    device_id: int
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +232,11 @@ class SyncStore(Protocol):
         """Commit on normal exit, roll back on an exception; nothing is half written."""
         ...
 
-    def lock_device(self, device_id: int, now: datetime) -> SeqState:
-        """Take the device's write lock for the transaction and return its seq state."""
+    def lock_device(self, device_id: int, seen_at: datetime | None) -> SeqState:
+        """Take the device's write lock for the transaction and return its seq state.
+
+        `seen_at` is when the tablet was heard from; None when it was not (a file HR uploads).
+        """
         ...
 
     def update_device(self, device_id: int, changes: DeviceUpdate) -> None: ...
@@ -188,11 +259,42 @@ class SyncStore(Protocol):
         """Write the SyncBatch row of this push; return its id (the stored events point at it)."""
         ...
 
-    def insert_events(self, batch_ref: int, rows: list[EventRow]) -> dict[str, str]:
-        """Insert rows whose id is new; return {id: stored content hash} of the ids that existed."""
+    def insert_events(self, batch_ref: int | None, rows: list[EventRow]) -> dict[str, str]:
+        """Insert rows whose id is new; return {id: stored content hash} of the ids that existed.
+
+        `batch_ref` is the SyncBatch of a tablet's delivery, None for records no tablet sent.
+        """
         ...
 
-    def quarantine(self, batch_ref: int, rows: list[QuarantineRow]) -> None: ...
+    def quarantine(self, batch_ref: int | None, rows: list[QuarantineRow]) -> None: ...
+
+    def stored_hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        """{id: content hash} of those of `ids` already stored."""
+        ...
+
+    def record_checkin(self, enterprise_id: int, event_id: str, record: CheckinRecord) -> None:
+        """Store what a self check-in keeps beside its event, just inserted."""
+        ...
+
+    def passages(
+        self,
+        enterprise_id: int,
+        subject: SubjectRef,
+        direction: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[Passage]:
+        """Stored events of this person ("worker", id) or unresolved name ("text", name),
+        this way, with start <= occurred_at <= end."""
+        ...
+
+    def roll_call(self, roll_call_id: str) -> StoredRollCall | None:
+        """The stored version of a roll call, locked for the transaction."""
+        ...
+
+    def save_roll_call(self, row: RollCallRow, *, new: bool) -> bool:
+        """Keep this version; False when `new` and another request stored the id first."""
+        ...
 
     def close_batch(self, batch_ref: int, outcome: BatchClose) -> None: ...
 

@@ -12,6 +12,7 @@ from server.audit import record_audit
 from server.extensions import db
 from server.models import ConfigValue, User
 from server.settings import Settings
+from sync.engine import Policy
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ def effective(settings: Settings) -> Thresholds:
     saved = {row.key: row.value for row in db.session.scalars(select(ConfigValue))}
     known = {f.key for f in EDITABLE}
     return replace(defaults(settings), **{k: v for k, v in saved.items() if k in known})
+
+
+def ingest_policy(thresholds: Thresholds) -> Policy:
+    """What the sync engine judges incoming gate records by, from the thresholds in force."""
+    return Policy(skew_flag_seconds=thresholds.skew_flag_seconds)
 
 
 def max_stay_hours(settings: Settings) -> float:

@@ -11,21 +11,22 @@ from server.api.auth import device_required
 from server.api.body import read_json
 from server.api.errors import ApiError
 from server.api.routes import _device_key, bp
-from server.extensions import limiter
-from server.hr.rollcall.services import (
-    RollCallRefused,
-    device_scope,
-    people_inside,
-    received_seqs,
-    store_roll_call,
-)
+from server.extensions import db, limiter
+from server.hr.rollcall.services import device_scope, people_inside, received_seqs
 from server.models.types import utcnow
-from sync.engine import short_messages
+from server.sync_store import SqlSyncStore
+from sync.engine import apply_roll_call, short_messages
 from sync.schemas_rollcall import InsideAnswerSchema, RollCallAnswerSchema, RollCallSchema
 from sync.store import DeviceContext
 
 # A tablet sends a roll call after each change, debounced; reads the list every few minutes.
 ROLL_CALL_RATE_LIMIT = "120 per minute"
+
+# Why the engine refused a roll call, as the field it blames and what the tablet shows.
+_REFUSED = {
+    "id_taken": ("id", "This id belongs to a roll call of another tablet."),
+    "unknown_gate": ("gate_id", "Unknown gate."),
+}
 
 _roll_call_schema = RollCallSchema()
 _answer_schema = RollCallAnswerSchema()
@@ -36,18 +37,24 @@ _inside_schema = InsideAnswerSchema()
 @limiter.limit(ROLL_CALL_RATE_LIMIT, key_func=_device_key)
 @device_required
 def push_roll_call(device: DeviceContext) -> Response:
+    raw = read_json(request)
     try:
-        data = _roll_call_schema.load(read_json(request))
+        data = _roll_call_schema.load(raw)
     except ValidationError as error:
         raise ApiError("validation_error", short_messages(error.messages)) from error
     now = utcnow()
-    try:
-        status = store_roll_call(device, data, now)
-    except RollCallRefused as refused:
-        raise ApiError("validation_error", {refused.field: [refused.message]}) from refused
+    outcome = apply_roll_call(SqlSyncStore(db.session), device, data, raw, now)
+    if outcome.reason is not None:
+        field, message = _REFUSED[outcome.reason]
+        raise ApiError("validation_error", {field: [message]})
     return jsonify(
         _answer_schema.dump(
-            {"id": data["id"], "status": status, "version": data["version"], "server_time": now}
+            {
+                "id": data["id"],
+                "status": outcome.status,
+                "version": data["version"],
+                "server_time": now,
+            }
         )
     )
 

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from server.admin.config import effective, ingest_policy
 from server.api.auth import bearer_token, device_required
 from server.api.body import LIMITS, read_json
 from server.api.errors import ApiError, error_response
@@ -82,11 +83,8 @@ def enroll() -> Response:
 @device_required
 def push(device: DeviceContext) -> Response:
     payload = read_json(request)
-    settings = current_app.config["GATELOG"]
-    store = SqlSyncStore(db.session)
-    answer = apply_push(
-        store, device, payload, utcnow(), skew_flag_seconds=settings.skew_flag_seconds
-    )
+    policy = ingest_policy(effective(current_app.config["GATELOG"]))
+    answer = apply_push(SqlSyncStore(db.session), device, payload, utcnow(), policy=policy)
     metrics.count_push(answer["acks"])
     return _json(answer)
 

@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from server import phones
+from server.admin.config import effective, ingest_policy
 from server.checkin import bp, screen, services
 from server.checkin.schemas import CheckinSchema, IdentitySchema
 from server.errors import handle_http_error
@@ -243,7 +244,7 @@ def identify(poster_token: str):
             identity,
             secret=settings.secret_key,
             now=utcnow(),
-            shift_hours=settings.shift_hours,
+            shift_hours=effective(settings).shift_hours,
         )
     except services.CheckinRefused as refusal:
         return _json_error(422, refusal.code, REFUSALS[refusal.code]())
@@ -267,7 +268,7 @@ def checkins(poster_token: str):
             raw,
             secret=settings.secret_key,
             now=utcnow(),
-            skew_flag_seconds=settings.skew_flag_seconds,
+            policy=ingest_policy(effective(settings)),
         )
     except services.CheckinRefused as refusal:
         return _json_error(422, refusal.code, REFUSALS[refusal.code]())

@@ -1,15 +1,14 @@
 """Self check-in from a phone at a QR poster: who is checking in, and recording it once.
 
 There is no signed-in user here: the poster's token names the enterprise, and every lookup is
-confined to that enterprise. A self check-in is a GateEvent like a tablet's (method "self", no
-device, no seq), idempotent on the id the phone gave it, exactly as the tablets' events are.
+confined to that enterprise. A self check-in is a gate record like a tablet's (method "self", no
+device, no seq) and enters through the sync engine like one: idempotent on the id the phone gave
+it, a changed resend kept as a conflict, a refused check-in quarantined with its raw body.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,23 +20,21 @@ from server import phones
 from server.checkin import screen
 from server.extensions import db
 from server.models import (
-    DeclarationAnswer,
     DeclarationQuestion,
     Gate,
     GateEvent,
     GatePoster,
-    QuarantinedEvent,
-    SelfCheckin,
     Visitor,
     Worker,
 )
-from sync.engine import FUTURE_TOLERANCE, REASONS, TIME_RANGE, content_hash_of
+from server.sync_store import SqlSyncStore
+from sync.engine import SELF, Delivery, Entry, Policy, Refusal, Source, ingest, true_times
+from sync.store import CheckinRecord, NewVisitor
 
-# The sync engine hashes the tablet's id into an event's content; a self check-in has none, and
-# 0 is never a device id, so a self check-in never hashes like a tablet's event.
-NO_DEVICE = 0
 # Queued check-ins wait on the phone; one older than this is no longer worth recording as a time.
 MAX_QUEUED_AGE = timedelta(days=7)
+# The engine's reasons for a time it cannot believe, as the check-in page words them.
+_TIME_REFUSALS = {"future_time": "bad_time", "time_out_of_range": "bad_time", "too_old": "too_old"}
 
 
 class CheckinRefused(Exception):
@@ -202,44 +199,77 @@ def record_checkin(
     *,
     secret: str,
     now: datetime,
-    skew_flag_seconds: float,
+    policy: Policy,
 ) -> Outcome:
-    """Record one check-in in one transaction; a resend is a duplicate, another body a conflict.
+    """Hand one check-in to the sync engine; a resend is a duplicate, another body a conflict.
 
-    Raises CheckinRefused with nothing written when the person, the time or the answers are wrong.
+    Raises CheckinRefused when the person, the time or the answers are wrong: nothing is
+    recorded as an event, and the engine keeps the check-in in quarantine with its raw body.
     """
-    event_id = str(checkin["id"])
-    person = identify(poster, checkin)
-    skew = now - checkin["sent_at"]
-    corrected = checkin["occurred_at"] + skew
-    if corrected - now > FUTURE_TOLERANCE or abs(corrected - now) > TIME_RANGE:
-        raise CheckinRefused("bad_time")
-    if now - corrected > MAX_QUEUED_AGE:
-        raise CheckinRefused("too_old")
-    _require_presence(poster, checkin, secret=secret, at=corrected, now=now)
-    answers = _checked_answers(poster.enterprise_id, checkin)
-    alert = any(question.alerts(answer) for question, answer in answers)
-    content_hash = _content_hash(poster, checkin, person, answers)
+    entry, alert = _entry(poster, checkin, raw, secret=secret, now=now)
+    source = Source(SELF, poster.enterprise_id, max_age=MAX_QUEUED_AGE)
+    delivery = Delivery([entry], checkin["sent_at"])
+    [receipt] = ingest(SqlSyncStore(db.session), source, policy, [delivery], now)
+    [ack] = receipt.acks
+    event_id, direction = str(checkin["id"]), checkin["direction"]
+    if ack["status"] != "rejected":
+        return Outcome(ack["status"], event_id, direction, alert)
+    if ack["reason"] == "conflict":
+        return Outcome("conflict", event_id, direction, alert)
+    raise CheckinRefused(_TIME_REFUSALS.get(ack["reason"], ack["reason"]))
 
-    existing = _stored_hash(event_id)
-    if existing is None:
-        flags = ["declaration_alert"] if alert else []
-        if abs(skew.total_seconds()) > skew_flag_seconds:
-            flags.append("clock_skew")
-        event = _new_event(poster, checkin, person, content_hash, corrected, now, flags)
-        try:
-            _insert(poster, event, person, checkin, answers)
-            return Outcome("accepted", event_id, checkin["direction"], alert)
-        except IntegrityError:
-            # The same id was committed meanwhile (a resend racing the first try).
-            db.session.rollback()
-            existing = _stored_hash(event_id)
-            if existing is None:
-                raise
-    if existing == content_hash:
-        return Outcome("duplicate", event_id, checkin["direction"], alert)
-    _quarantine_conflict(poster, event_id, raw, now)
-    return Outcome("conflict", event_id, checkin["direction"], alert)
+
+def _entry(
+    poster: GatePoster, checkin: dict[str, Any], raw: Any, *, secret: str, now: datetime
+) -> tuple[Entry, bool]:
+    """The check-in as the engine takes it, refused with the page's code when it cannot be true."""
+    try:
+        person = identify(poster, checkin)
+        times = true_times(checkin["occurred_at"], now - checkin["sent_at"], now, MAX_QUEUED_AGE)
+        if isinstance(times, str):
+            raise CheckinRefused(_TIME_REFUSALS[times])
+        _require_presence(poster, checkin, secret=secret, at=times[1], now=now)
+        answers = _checked_answers(poster.enterprise_id, checkin)
+    except CheckinRefused as refused:
+        return Entry(raw, refusal=Refusal(refused.code)), False
+    alert = any(question.alerts(answer) for question, answer in answers)
+    declaration = json.dumps(
+        sorted((question.id, answer) for question, answer in answers), ensure_ascii=False
+    )
+    visitor = checkin.get("visitor")
+    new_visitor = None
+    if visitor is not None and person.visitor is None:
+        new_visitor = NewVisitor(
+            name=person.name,
+            phone=phones.key(visitor["phone"])[:20],
+            organisation=visitor.get("organisation", "").strip(),
+        )
+    event = {
+        "id": str(checkin["id"]),
+        # Hashed as 0: a self check-in has no seq (and no device: the engine hashes 0 for it).
+        "seq": 0,
+        "occurred_at": checkin["occurred_at"],
+        "gate_id": poster.gate_id,
+        "direction": checkin["direction"],
+        "subject": _subject(person),
+        "method": "self",
+        "note": None,
+        "visitor": visitor,
+    }
+    entry = Entry(
+        raw,
+        event,
+        flags=("declaration_alert",) if alert else (),
+        # The poster and the answers belong to what makes two copies the same check-in.
+        hash_extra=f"{poster.id}|{declaration}",
+        visitor_id=person.visitor.id if person.visitor is not None else None,
+        checkin=CheckinRecord(
+            poster_id=poster.id,
+            answers=tuple((q.id, answer, q.alerts(answer)) for q, answer in answers),
+            new_visitor=new_visitor,
+        ),
+    )
+    return entry, alert
 
 
 def _checked_answers(
@@ -280,120 +310,3 @@ def _subject(person: Person) -> dict[str, str]:
     if person.worker is not None:
         return {"kind": "worker", "value": str(person.worker.id)}
     return {"kind": "text", "value": person.name}
-
-
-def _content_hash(
-    poster: GatePoster,
-    checkin: dict[str, Any],
-    person: Person,
-    answers: list[tuple[DeclarationQuestion, str]],
-) -> str:
-    """The sync engine's content hash of the event, extended with the poster and the answers."""
-    event = {
-        "id": str(checkin["id"]),
-        "seq": 0,
-        "occurred_at": checkin["occurred_at"],
-        "gate_id": poster.gate_id,
-        "direction": checkin["direction"],
-        "subject": _subject(person),
-        "method": "self",
-        "note": None,
-        "visitor": checkin.get("visitor"),
-    }
-    declaration = json.dumps(
-        sorted((question.id, answer) for question, answer in answers), ensure_ascii=False
-    )
-    extended = f"{content_hash_of(NO_DEVICE, event)}|{poster.id}|{declaration}"
-    return hashlib.sha256(extended.encode()).hexdigest()
-
-
-def _stored_hash(event_id: str) -> str | None:
-    return db.session.scalar(
-        select(GateEvent.content_hash).where(GateEvent.id == uuid.UUID(event_id))
-    )
-
-
-def _new_event(
-    poster: GatePoster,
-    checkin: dict[str, Any],
-    person: Person,
-    content_hash: str,
-    corrected: datetime,
-    now: datetime,
-    flags: list[str],
-) -> GateEvent:
-    occurred = checkin["occurred_at"]
-    offset = occurred.utcoffset()
-    subject = _subject(person)
-    return GateEvent(
-        id=checkin["id"],
-        enterprise_id=poster.enterprise_id,
-        gate_id=poster.gate_id,
-        device_id=None,
-        seq=None,
-        direction=checkin["direction"],
-        method="self",
-        subject_type=subject["kind"],
-        subject_value=subject["value"],
-        subject_kind="worker" if person.worker is not None else "visitor",
-        worker_id=person.worker.id if person.worker is not None else None,
-        visitor_details=checkin.get("visitor"),
-        occurred_at=occurred,
-        occurred_offset_minutes=int(offset.total_seconds() // 60) if offset else 0,
-        corrected_at=corrected,
-        received_at=now,
-        content_hash=content_hash,
-        flags=flags,
-    )
-
-
-def _insert(
-    poster: GatePoster,
-    event: GateEvent,
-    person: Person,
-    checkin: dict[str, Any],
-    answers: list[tuple[DeclarationQuestion, str]],
-) -> None:
-    visitor = person.visitor
-    if checkin.get("visitor") is not None and visitor is None:
-        details = checkin["visitor"]
-        visitor = Visitor(
-            enterprise_id=poster.enterprise_id,
-            full_name=person.name,
-            phone=phones.key(details["phone"])[:20],
-            organisation=details.get("organisation", "").strip(),
-        )
-        db.session.add(visitor)
-        db.session.flush()
-    if visitor is not None:
-        event.visitor_id = visitor.id
-    db.session.add(event)
-    db.session.flush()
-    db.session.add(
-        SelfCheckin(event_id=event.id, enterprise_id=poster.enterprise_id, poster_id=poster.id)
-    )
-    db.session.add_all(
-        DeclarationAnswer(
-            enterprise_id=poster.enterprise_id,
-            event_id=event.id,
-            question_id=question.id,
-            answer=answer,
-            alert=question.alerts(answer),
-        )
-        for question, answer in answers
-    )
-
-
-def _quarantine_conflict(poster: GatePoster, event_id: str, raw: Any, now: datetime) -> None:
-    """The stored event is kept as it is; the other body is kept beside it for audit."""
-    db.session.add(
-        QuarantinedEvent(
-            enterprise_id=poster.enterprise_id,
-            device_id=None,
-            event_id=event_id,
-            reason="conflict",
-            message=REASONS["conflict"][0],
-            raw=json.dumps(raw, ensure_ascii=False)[:65536],
-            received_at=now,
-        )
-    )

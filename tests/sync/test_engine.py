@@ -320,7 +320,7 @@ def test_heartbeat_records_a_batch_and_the_device_state(store: MemoryStore) -> N
     assert batch.opened.app_version == "1.2.0"
     assert batch.closed is not None
     assert batch.closed.duration_ms >= 0
-    update = store.devices[DEVICE.device_id].last_update
+    update = store.devices[DEVICE.device_id].link
     assert update is not None
     assert update.backlog == 12
     assert update.oldest_pending_at == datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -503,3 +503,64 @@ def test_roster_cursor_ahead_of_the_counter_starts_over(store: MemoryStore) -> N
 
     assert [p["id"] for p in page["people"]] == [41]
     assert page["next_cursor"] == store.roster_version(10)
+
+
+def test_a_conflicting_resend_reveals_no_restart_and_moves_no_seq(store: MemoryStore) -> None:
+    sent = [event(seq) for seq in range(1, 6)]
+    apply_push(store, DEVICE, push(*sent), NOW)
+
+    changed_below = {**sent[1], "seq": 4, "note": "sửa"}
+    changed_above = {**sent[2], "seq": 9, "note": "sửa"}
+    answer = apply_push(store, DEVICE, push(changed_below, changed_above), NOW)
+
+    assert statuses(answer) == ["conflict", "conflict"]
+    assert answer["seq_reset"] is False
+    assert (answer["highest_seq"], answer["missing_ranges"]) == (5, [])
+    assert store.devices[DEVICE.device_id].seq_reset_count == 0
+
+
+def test_a_late_resend_from_before_a_wipe_reveals_no_second_restart(store: MemoryStore) -> None:
+    before_wipe = [event(seq) for seq in range(1, 6)]
+    apply_push(store, DEVICE, push(*before_wipe), NOW)
+    assert apply_push(store, DEVICE, push(event(1), event(2), event(3)), NOW)["seq_reset"]
+
+    answer = apply_push(store, DEVICE, push(before_wipe[1], before_wipe[4]), NOW)
+
+    assert statuses(answer) == ["duplicate", "duplicate"]
+    assert answer["seq_reset"] is False
+    assert (answer["highest_seq"], answer["missing_ranges"]) == (3, [])
+    device = store.devices[DEVICE.device_id]
+    assert (device.seq.epoch, device.seq_reset_count) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [str.upper, lambda text: text.replace("-", ""), lambda text: f"urn:uuid:{text}"],
+    ids=["upper case", "no dashes", "urn"],
+)
+def test_acks_echo_each_id_exactly_as_sent(store: MemoryStore, spell: Any) -> None:
+    events = [event(1), event(2, gate_id=FOREIGN_GATE)]
+    for sent in events:
+        sent["id"] = spell(sent["id"])
+
+    first = apply_push(store, DEVICE, push(*events), NOW)
+    again = apply_push(store, DEVICE, push(events[0]), NOW)
+
+    assert [(ack["id"], ack["status"]) for ack in first["acks"]] == [
+        (events[0]["id"], "accepted"),
+        (events[1]["id"], "rejected"),
+    ]
+    assert again["acks"][0] == {"id": events[0]["id"], "status": "duplicate"}
+    assert str(uuid.UUID(events[0]["id"])) in store.events
+
+
+def test_an_identical_copy_of_an_event_refused_for_its_time_shares_its_outcome(
+    store: MemoryStore,
+) -> None:
+    late = event(1, occurred_at=(NOW + timedelta(hours=1)).isoformat())
+    ancient = event(2, occurred_at=(NOW - timedelta(days=400)).isoformat())
+
+    answer = apply_push(store, DEVICE, push(late, dict(late), ancient, dict(ancient)), NOW)
+
+    assert statuses(answer) == ["future_time"] * 2 + ["time_out_of_range"] * 2
+    assert len(store.quarantined) == 4

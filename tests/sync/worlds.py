@@ -15,12 +15,29 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Device, Enterprise, GateEvent, QuarantinedEvent, SyncBatch, Worker
+from server.models import (
+    Device,
+    Enterprise,
+    Gate,
+    GateEvent,
+    QuarantinedEvent,
+    RollCall,
+    SelfCheckin,
+    SyncBatch,
+    Worker,
+)
 from server.roster import mark_changed
 from server.sync_store import SqlSyncStore
 from sync.memory_store import MemoryStore
 from sync.store import DeviceContext, RosterPass, RosterPerson, SyncStore
-from tests.factories import make_device, make_enterprise, make_gate, make_visitor_pass, make_worker
+from tests.factories import (
+    make_device,
+    make_enterprise,
+    make_gate,
+    make_poster,
+    make_visitor_pass,
+    make_worker,
+)
 
 
 class World(Protocol):
@@ -37,6 +54,9 @@ class World(Protocol):
     def quarantined(self) -> list[dict[str, Any]]: ...
     def device_state(self, device_id: int) -> dict[str, Any]: ...
     def batches(self) -> list[dict[str, Any]]: ...
+    def poster(self, gate_id: int) -> int: ...
+    def checkin(self, event_id: str) -> dict[str, Any] | None: ...
+    def roll_call(self, roll_call_id: str) -> dict[str, Any] | None: ...
 
 
 class MemoryWorld:
@@ -94,10 +114,31 @@ class MemoryWorld:
             "corrected_at": row.corrected_at,
             "flags": list(row.flags),
             "note": row.note,
+            "method": row.method,
+            "visitor_id": row.visitor_id,
         }
 
     def event_count(self) -> int:
         return len(self.store.events)
+
+    def poster(self, gate_id: int) -> int:
+        return next(self._ids)
+
+    def checkin(self, event_id: str) -> dict[str, Any] | None:
+        record = self.store.checkins.get(event_id)
+        if record is None:
+            return None
+        return {"poster_id": record.poster_id, "answers": len(record.answers)}
+
+    def roll_call(self, roll_call_id: str) -> dict[str, Any] | None:
+        row = self.store.roll_calls.get(roll_call_id)
+        if row is None:
+            return None
+        return {
+            "version": row.version,
+            "device_id": row.device_id,
+            "entries": {entry.key: entry.worker_id for entry in row.entries},
+        }
 
     def quarantined(self) -> list[dict[str, Any]]:
         return [
@@ -107,7 +148,7 @@ class MemoryWorld:
 
     def device_state(self, device_id: int) -> dict[str, Any]:
         device = self.store.devices[device_id]
-        update = device.last_update
+        update = device.link
         return {
             "seq_epoch": device.seq.epoch,
             "highest_seq": device.seq.highest_seq,
@@ -178,10 +219,36 @@ class SqlWorld:
             "corrected_at": row.corrected_at,
             "flags": list(row.flags),
             "note": row.note,
+            "method": row.method,
+            "visitor_id": row.visitor_id,
         }
 
     def event_count(self) -> int:
         return len(db.session.scalars(select(GateEvent.id)).all())
+
+    def poster(self, gate_id: int) -> int:
+        gate = db.session.get(Gate, gate_id)
+        assert gate is not None
+        return make_poster(enterprise=gate.enterprise, gate=gate).id
+
+    def checkin(self, event_id: str) -> dict[str, Any] | None:
+        row = db.session.get(SelfCheckin, uuid.UUID(event_id))
+        if row is None:
+            return None
+        return {"poster_id": row.poster_id, "answers": len(row.answers)}
+
+    def roll_call(self, roll_call_id: str) -> dict[str, Any] | None:
+        db.session.expire_all()
+        row = db.session.scalar(
+            select(RollCall).where(RollCall.client_id == uuid.UUID(roll_call_id))
+        )
+        if row is None:
+            return None
+        return {
+            "version": row.version,
+            "device_id": row.device_id,
+            "entries": {entry.person_key: entry.worker_id for entry in row.entries},
+        }
 
     def quarantined(self) -> list[dict[str, Any]]:
         rows = db.session.scalars(select(QuarantinedEvent).order_by(QuarantinedEvent.id))

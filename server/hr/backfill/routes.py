@@ -10,6 +10,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from server.access import role_required, scoped
+from server.admin.config import effective, ingest_policy
 from server.extensions import db
 from server.hr import bp
 from server.hr.backfill import messages
@@ -112,6 +113,7 @@ def backfill_commit():
         options,
         now=utcnow(),
         timezone=_timezone(),
+        policy=ingest_policy(effective(current_app.config["GATELOG"])),
         ip=request.remote_addr or "",
         source=form.source.data or "",
     )

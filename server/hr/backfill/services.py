@@ -1,10 +1,11 @@
 """Backfilling a gate's paper log after an outage: plan line by line, then commit at once.
 
-A paper line becomes a GateEvent with method "paper", no device and a fresh id, unless the
+A paper line becomes a gate record with method "paper", no device and a fresh id, unless the
 tablets (or an earlier backfill) already recorded the same person passing the same way within
 the tolerance: then it is a duplicate of that event and adds nothing. Planning writes nothing;
-committing plans again inside its transaction, so what it writes is checked against the log as
-it is then, and stores every line it adds or none.
+committing plans again and hands every line to the sync engine in one transaction, so what it
+writes is checked against the log as it is then, stores every line it adds or none, and keeps
+the refused lines in quarantine with their cells and reasons.
 """
 
 from __future__ import annotations
@@ -21,13 +22,27 @@ from server.access import scoped
 from server.audit import record_audit
 from server.extensions import db
 from server.hr.roster.normalise import DATE_FORMATS, text
-from server.models import Gate, GateEvent, User, Worker
+from server.models import Gate, User, Worker
+from server.sync_store import SqlSyncStore
 from server.text import fold
-from sync.engine import TIME_RANGE, content_hash_of
+from sync.engine import (
+    PAPER,
+    TIME_RANGE,
+    Delivery,
+    Entry,
+    Policy,
+    Receipt,
+    Refusal,
+    Source,
+    ingest,
+)
+from sync.store import Passage
 
 METHOD = "paper"
 DEFAULT_TOLERANCE_MINUTES = 10
 MAX_TOLERANCE_MINUTES = 240
+# The engine's reasons for refusing a line, as the plan words them (LINE_PROBLEMS).
+_ENGINE_PROBLEMS = {"time_out_of_range": "too_old", "future_time": "future_time"}
 _DIRECTIONS = {
     "in": "in",
     "vao": "in",
@@ -57,7 +72,7 @@ class PlannedLine:
     name: str = ""
     direction: str = ""
     occurred_at: datetime | None = None
-    duplicate_of: GateEvent | None = None
+    duplicate_of: Passage | None = None
     duplicate_line: int | None = None
     event_id: uuid.UUID | None = None
 
@@ -109,6 +124,7 @@ def plan_backfill(
     zone = ZoneInfo(timezone)
     gates = list(db.session.scalars(scoped(Gate, actor)))
     roster = _Roster(actor)
+    store = SqlSyncStore(db.session)
     lines = [
         _check(roster, int(row["line"]), _cells(row.get("cells")), options, gates, now, zone)
         for row in rows
@@ -122,7 +138,7 @@ def plan_backfill(
         if earlier is not None:
             line.action, line.duplicate_line = "duplicate", earlier.line
             continue
-        found = _recorded(actor, line, options.tolerance)
+        found = _recorded(store, actor, line, options.tolerance)
         if found is not None:
             line.action, line.duplicate_of = "duplicate", found
             continue
@@ -137,30 +153,51 @@ def commit_backfill(
     *,
     now: datetime,
     timezone: str,
+    policy: Policy,
     ip: str = "",
     source: str = "",
 ) -> Plan:
-    """Plan again and store every "add" line in one transaction; audit what was added."""
+    """Plan again and hand the lines to the engine: every "add" line stored and the refused ones
+    quarantined, with the audit line, in one transaction."""
     plan = plan_backfill(actor, rows, options, now=now, timezone=timezone)
     zone = ZoneInfo(timezone)
-    added = [line for line in plan.lines if line.action == "add"]
-    for line in added:
-        db.session.add(_event(line, now, zone))
-    record_audit(
-        actor,
-        "gate_event.backfilled",
-        now=now,
-        target_type="gate_event",
-        enterprise_id=actor.enterprise_id,
-        ip=ip,
-        details={
-            "source": source[:200],
-            "tolerance_minutes": options.tolerance.total_seconds() / 60,
-            "added": len(added),
-            "duplicate": plan.count("duplicate"),
-            "refused": plan.count("refused"),
-            "event_ids": [str(line.event_id) for line in added],
-        },
+    sent = [line for line in plan.lines if line.action in ("add", "refused")]
+    entries = [_entry(line, zone) for line in sent]
+    if actor.enterprise_id is None:
+        raise ValueError("only HR of an enterprise backfills its gates")
+
+    def audit(receipts: list[Receipt]) -> None:
+        [receipt] = receipts
+        for line, ack in zip(sent, receipt.acks, strict=True):
+            if line.action == "add" and ack["status"] == "rejected":
+                line.action = "refused"
+                line.problems.append(_ENGINE_PROBLEMS.get(ack["reason"], "bad_time"))
+        added = [line for line in plan.lines if line.action == "add"]
+        record_audit(
+            actor,
+            "gate_event.backfilled",
+            now=now,
+            target_type="gate_event",
+            enterprise_id=actor.enterprise_id,
+            ip=ip,
+            details={
+                "source": source[:200],
+                "tolerance_minutes": options.tolerance.total_seconds() / 60,
+                "added": len(added),
+                "duplicate": plan.count("duplicate"),
+                "refused": plan.count("refused"),
+                "event_ids": [str(line.event_id) for line in added],
+            },
+        )
+
+    ingest(
+        SqlSyncStore(db.session),
+        Source(PAPER, actor.enterprise_id),
+        policy,
+        # Paper has no clock of its own: its times are as HR read them, never corrected.
+        [Delivery(entries, now)],
+        now,
+        finish=audit,
     )
     return plan
 
@@ -309,64 +346,39 @@ def _near(line: PlannedLine, other: PlannedLine, tolerance: timedelta) -> bool:
     return abs(line.moment - other.moment) <= tolerance
 
 
-def _recorded(actor: User, line: PlannedLine, tolerance: timedelta) -> GateEvent | None:
+def _recorded(
+    store: SqlSyncStore, actor: User, line: PlannedLine, tolerance: timedelta
+) -> Passage | None:
     """The recorded event of this person, this way, nearest in time within the tolerance."""
-    if line.worker is not None:
-        person = GateEvent.worker_id == line.worker.id
-    else:
-        person = GateEvent.worker_id.is_(None) & (GateEvent.subject_value == line.name)
-    candidates = db.session.scalars(
-        scoped(GateEvent, actor).where(
-            person,
-            GateEvent.direction == line.direction,
-            GateEvent.occurred_at >= line.moment - tolerance,
-            GateEvent.occurred_at <= line.moment + tolerance,
-        )
-    ).all()
+    if actor.enterprise_id is None:
+        return None
+    subject = ("worker", str(line.worker.id)) if line.worker else ("text", line.name)
     moment = line.moment
+    candidates = store.passages(
+        actor.enterprise_id, subject, line.direction, moment - tolerance, moment + tolerance
+    )
     return min(candidates, key=lambda event: abs(event.occurred_at - moment), default=None)
 
 
-def _event(line: PlannedLine, now: datetime, zone: ZoneInfo) -> GateEvent:
+def _entry(line: PlannedLine, zone: ZoneInfo) -> Entry:
+    """A paper line as the engine takes it: the event it records, or why it was refused."""
+    raw = {"line": line.line, "cells": line.cells}
+    if line.action == "refused":
+        return Entry(raw, refusal=Refusal(line.problems[0], line.problems))
     gate = line.checked_gate
     line.event_id = uuid.uuid4()
-    local = line.moment.astimezone(zone)
     kind, value = ("worker", str(line.worker.id)) if line.worker else ("text", line.name)
     note = line.cells.get("note") or None
-    # Hashed as the engine hashes a pushed event, with no device (0) and no seq (0).
-    content_hash = content_hash_of(
-        0,
-        {
-            "id": str(line.event_id),
-            "seq": 0,
-            "occurred_at": local,
-            "gate_id": gate.id,
-            "direction": line.direction,
-            "subject": {"kind": kind, "value": value},
-            "method": METHOD,
-            "note": note,
-            "visitor": None,
-        },
-    )
-    offset = local.utcoffset()
-    return GateEvent(
-        id=line.event_id,
-        enterprise_id=gate.enterprise_id,
-        gate_id=gate.id,
-        device_id=None,
-        seq=None,
-        seq_epoch=0,
-        direction=line.direction,
-        method=METHOD,
-        subject_type=kind,
-        subject_value=value,
-        subject_kind="worker" if line.worker else "unresolved",
-        worker_id=line.worker.id if line.worker else None,
-        note=note[:500] if note else None,
-        occurred_at=line.moment,
-        occurred_offset_minutes=int(offset.total_seconds() // 60) if offset else 0,
-        corrected_at=line.moment,
-        received_at=now,
-        content_hash=content_hash,
-        flags=["inactive_worker"] if line.worker and not line.worker.active else [],
-    )
+    event = {
+        "id": str(line.event_id),
+        "seq": 0,
+        # In the gate's zone, as the paper gave it: the offset is kept as the device's would be.
+        "occurred_at": line.moment.astimezone(zone),
+        "gate_id": gate.id,
+        "direction": line.direction,
+        "subject": {"kind": kind, "value": value},
+        "method": METHOD,
+        "note": note[:500] if note else None,
+        "visitor": None,
+    }
+    return Entry(raw, event)

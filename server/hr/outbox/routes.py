@@ -6,6 +6,7 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from server.access import role_required
+from server.admin.config import effective, ingest_policy
 from server.hr import bp
 from server.hr.outbox.forms import OutboxFileForm
 from server.hr.outbox.messages import FILE_PROBLEMS, STATUSES
@@ -27,7 +28,7 @@ def outbox_upload():
                 filename=upload.filename or "",
                 now=utcnow(),
                 ip=request.remote_addr or "",
-                skew_flag_seconds=current_app.config["GATELOG"].skew_flag_seconds,
+                policy=ingest_policy(effective(current_app.config["GATELOG"])),
             )
         except OutboxFileRefused as refused:
             form.file.errors.append(FILE_PROBLEMS[refused.code])

@@ -14,12 +14,13 @@ from server.audit import record_audit
 from server.extensions import db
 from server.models import Device, User
 from server.sync_store import SqlSyncStore
-from sync.engine import apply_push
+from sync.engine import Policy, apply_tablet_file
 from sync.outbox_file import OutboxFileSchema, push_bodies, signature_is_valid
 from sync.schemas import PushEnvelopeSchema
-from sync.store import DeviceContext, DeviceUpdate
+from sync.store import DeviceContext
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+STATUSES = ("accepted", "duplicate", "rejected")
 
 _file_schema = OutboxFileSchema()
 _envelope_schema = PushEnvelopeSchema()
@@ -89,21 +90,6 @@ def read_outbox_file(data: bytes, now: datetime) -> dict[str, Any]:
     return document
 
 
-class OutboxFileStore(SqlSyncStore):
-    """The push path for a file HR uploads: its events and seqs are the tablet's, its link is not.
-
-    The tablet itself has not been heard from: inspectors must still see it silent, with the
-    backlog and clock it last reported, so only the seq state changes.
-    """
-
-    def _seen(self, now: datetime) -> dict[str, Any]:
-        # The same row lock as a push, taken by writing the device's own last_seen_at back.
-        return {"last_seen_at": Device.last_seen_at}
-
-    def _link(self, changes: DeviceUpdate) -> dict[str, Any]:
-        return {}
-
-
 def import_outbox_file(
     actor: User,
     data: bytes,
@@ -111,13 +97,15 @@ def import_outbox_file(
     filename: str,
     now: datetime,
     ip: str = "",
-    skew_flag_seconds: float = 120.0,
+    policy: Policy,
 ) -> OutboxImport:
     """Check the file is a signed export of one of the actor's tablets, then apply its events.
 
-    Every event gets the ack a push would give it (accepted, duplicate, rejected and kept in
-    quarantine), because this is the push path. A revoked tablet's file is applied all the
-    same: revoking stops a tablet from syncing, and its records must not be lost with it.
+    The engine applies the whole file in one transaction, as pushes of that tablet that do not
+    speak for its link (inspectors still see it silent): every event gets the ack a push would
+    give it (accepted, duplicate, rejected and kept in quarantine). A revoked tablet's file is
+    applied all the same: revoking stops a tablet from syncing, and its records must not be
+    lost with it.
     """
     try:
         document = read_outbox_file(data, now)
@@ -143,12 +131,10 @@ def import_outbox_file(
     context = DeviceContext(device.id, device.enterprise_id)
     revoked = device.revoked_at is not None
     exported_at = _file_schema.load(document)["exported_at"]
-    store = OutboxFileStore(db.session)
+    bodies = list(push_bodies(document, now))
     outcomes: list[EventOutcome] = []
-    seq_reset = False
-    for body in push_bodies(document, now):
-        answer = apply_push(store, context, body, now, skew_flag_seconds=skew_flag_seconds)
-        seq_reset = seq_reset or answer["seq_reset"]
+
+    def audit(answers: list[dict[str, Any]]) -> None:
         outcomes.extend(
             EventOutcome(
                 event=raw,
@@ -157,31 +143,34 @@ def import_outbox_file(
                 message=ack.get("message", ""),
                 message_vi=ack.get("message_vi", ""),
             )
+            for body, answer in zip(bodies, answers, strict=True)
             for raw, ack in zip(body["events"], answer["acks"], strict=True)
         )
-    result = OutboxImport(
-        device=db.session.get(Device, device.id) or device,
+        counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
+        record_audit(
+            actor,
+            "device.outbox_file_imported",
+            now=now,
+            target_type="device",
+            target_id=context.device_id,
+            enterprise_id=context.enterprise_id,
+            ip=ip,
+            details={
+                "filename": filename[:200],
+                "exported_at": exported_at.isoformat(),
+                "events": len(outcomes),
+                **counts,
+                "device_revoked": revoked,
+            },
+        )
+
+    answers = apply_tablet_file(
+        SqlSyncStore(db.session), context, bodies, now, policy=policy, finish=audit
+    )
+    return OutboxImport(
+        device=db.session.get(Device, context.device_id) or device,
         device_revoked=revoked,
         exported_at=exported_at,
         outcomes=outcomes,
-        seq_reset=seq_reset,
+        seq_reset=any(answer["seq_reset"] for answer in answers),
     )
-    record_audit(
-        actor,
-        "device.outbox_file_imported",
-        now=now,
-        target_type="device",
-        target_id=device.id,
-        enterprise_id=device.enterprise_id,
-        ip=ip,
-        details={
-            "filename": filename[:200],
-            "exported_at": exported_at.isoformat(),
-            "events": len(outcomes),
-            "accepted": result.count("accepted"),
-            "duplicate": result.count("duplicate"),
-            "rejected": result.count("rejected"),
-            "device_revoked": revoked,
-        },
-    )
-    return result

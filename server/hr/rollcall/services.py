@@ -1,4 +1,4 @@
-"""Roll calls: storing what a tablet sends, and reading who is inside and what was ticked off.
+"""Roll calls: who is inside and what was ticked off (the sync engine stores what tablets send).
 
 Who is inside is presence's answer (server/hr/activity/presence.py), without its list limit and
 with the people whose exit is missing: at an assembly point a forgotten exit must be looked for,
@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from server.access import scoped
 from server.audit import record_audit
 from server.extensions import db
 from server.hr.activity.presence import OVERDUE_LOOKBACK, gate_labels, last_entries, named_people
-from server.models import Device, Gate, RollCall, RollCallEntry, User, Worker
+from server.models import Device, Gate, RollCall, RollCallEntry, User
 from server.text import fold
 from sync.store import DeviceContext
 
@@ -83,84 +82,6 @@ def device_scope(device: DeviceContext) -> User:
     Never added to the session: it only carries the scope into access.py's one mechanism.
     """
     return User(role="hr", enterprise_id=device.enterprise_id)
-
-
-class RollCallRefused(Exception):
-    """The roll call cannot be stored as sent; nothing was written. `field` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def store_roll_call(device: DeviceContext, data: dict[str, Any], now: datetime) -> str:
-    """Keep the highest version of a roll call; "stored", "duplicate" or "stale".
-
-    Idempotent by the tablet's UUID: a resend of the stored version is a duplicate, an older
-    one is stale and changes nothing. A worker id the enterprise does not have (a worker
-    removed since the tablet's roster) keeps its entry, by name, without the link.
-    """
-    for attempt in range(2):
-        try:
-            # A savepoint, so that losing the race undoes this try only, not the caller's unit.
-            with db.session.begin_nested():
-                return _store(device, data, now)
-        except IntegrityError:
-            # Another request stored the same new roll call first: it exists now.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _store(device: DeviceContext, data: dict[str, Any], now: datetime) -> str:
-    scope = device_scope(device)
-    stored = db.session.scalar(
-        select(RollCall).where(RollCall.client_id == data["id"]).with_for_update()
-    )
-    if stored is not None and stored.device_id != device.device_id:
-        raise RollCallRefused("id", "This id belongs to a roll call of another tablet.")
-    if stored is not None and data["version"] <= stored.version:
-        return "duplicate" if data["version"] == stored.version else "stale"
-    gate = db.session.scalar(scoped(Gate, scope).where(Gate.id == data["gate_id"]))
-    if gate is None:
-        raise RollCallRefused("gate_id", "Unknown gate.")
-    wanted = {entry["worker_id"] for entry in data["entries"] if entry["worker_id"]}
-    known = set(
-        db.session.scalars(
-            scoped(Worker, scope).with_only_columns(Worker.id).where(Worker.id.in_(wanted))
-        )
-    )
-    if stored is None:
-        stored = RollCall(
-            client_id=data["id"],
-            enterprise_id=device.enterprise_id,
-            device_id=device.device_id,
-            received_at=now,
-        )
-        db.session.add(stored)
-    stored.gate_id = gate.id
-    stored.version = data["version"]
-    stored.started_at = data["started_at"]
-    stored.closed_at = data["closed_at"]
-    stored.updated_at = now
-    current = {entry.person_key: entry for entry in stored.entries}
-    sent = {entry["key"] for entry in data["entries"]}
-    for key, old_entry in current.items():
-        if key not in sent:
-            stored.entries.remove(old_entry)
-    for fields in data["entries"]:
-        entry = current.get(fields["key"])
-        if entry is None:
-            entry = RollCallEntry(person_key=fields["key"])
-            stored.entries.append(entry)
-        entry.kind = fields["kind"]
-        entry.worker_id = fields["worker_id"] if fields["worker_id"] in known else None
-        entry.name = fields["name"]
-        entry.department = fields["department"]
-        entry.code = fields["code"]
-        entry.ticked_at = fields["ticked_at"]
-    return "stored"
 
 
 def received_seqs(device: DeviceContext) -> tuple[int, list[list[int]]]:
