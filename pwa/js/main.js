@@ -106,6 +106,7 @@ function showWiped() {
     count: notice.waiting,
   });
   byId('wiped-banner').hidden = false;
+  status.afterWipe = true;
 }
 
 function showHeader() {
@@ -174,6 +175,8 @@ async function start() {
     dismissWiped();
     wiped = null;
     byId('wiped-banner').hidden = true;
+    status.afterWipe = false;
+    refresh();
   });
   device = (await getMeta('device')) || null;
   wiped = checkMarker(device);

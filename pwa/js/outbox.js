@@ -118,8 +118,11 @@ export function summary() {
   });
 }
 
-/** Apply the server's acks: accepted/duplicate leave the outbox, rejected move to "needs attention". */
-export function applyAcks(batch, acks, now = new Date()) {
+/**
+ * Apply the server's acks: accepted/duplicate leave the outbox, rejected move to "needs attention"
+ * with the clock skew the server measured, so the guard sees the time it really happened.
+ */
+export function applyAcks(batch, acks, { now = new Date(), skewSeconds = 0 } = {}) {
   const byId = new Map(batch.map((event) => [event.id, event]));
   return run(
     [STORES.outbox, STORES.journal, STORES.attention],
@@ -138,6 +141,7 @@ export function applyAcks(batch, acks, now = new Date()) {
           message: ack.message || '',
           message_vi: ack.message_vi || '',
           at: now.getTime(),
+          skew_seconds: Number.isFinite(skewSeconds) ? skewSeconds : 0,
           display: entries[i] ? { name: entries[i].name, department: entries[i].department } : null,
         });
         if (entries[i]) tx.objectStore(STORES.journal).put({ ...entries[i], rejected: true });

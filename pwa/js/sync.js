@@ -79,7 +79,7 @@ async function pushAll(device) {
       }
       throw error;
     }
-    const counts = await outbox.applyAcks(batch, answer.acks);
+    const counts = await outbox.applyAcks(batch, answer.acks, { skewSeconds: answer.skew_seconds });
     for (const key of Object.keys(totals)) totals[key] += counts[key];
     if (answer.seq_reset || (answer.missing_ranges || []).length) {
       await setMeta('server_seq', { seqReset: !!answer.seq_reset, missing: answer.missing_ranges, at: Date.now() });

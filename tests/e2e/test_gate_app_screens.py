@@ -78,6 +78,24 @@ def test_every_tap_target_of_every_screen_is_at_least_48_px(site, open_tablet):
     tablet.page.wait_for_selector("#visitor-dialog[open]")
     screens.check("visitor-dialog")
     tablet.page.click("#visitor-cancel")
+    # A chip ID card read by the scanner: the dialog says so, and VÀO/RA stay on screen.
+    tablet.page.evaluate(
+        """(text) => {
+            for (const key of [...text, 'Enter']) {
+                document.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+            }
+        }""",
+        "001099012345|123456789|Lò Văn Căn|01011990|Nam|Lai Châu|01012021",
+    )
+    tablet.page.wait_for_selector("#visitor-dialog[open] #visitor-card:not([hidden])")
+    assert "căn cước" in tablet.page.inner_text("#visitor-title")
+    screens.check("visitor-dialog-id-card")
+    for size in SIZES.values():
+        tablet.page.set_viewport_size(size)
+        box = tablet.page.locator("#visitor-form button[value=in]").bounding_box()
+        assert box is not None
+        assert box["y"] + box["height"] <= size["height"]
+    tablet.page.click("#visitor-cancel")
     tablet.page.click("#menu-button")
     tablet.page.wait_for_selector("#menu-dialog[open]")
     screens.check("tablet-menu")

@@ -192,6 +192,8 @@ export class CaptureView {
     this.card = card ? { note, method } : null;
     const info = byId('visitor-card');
     info.hidden = !card;
+    // Once a card was read the visitor is not "without a pass": say what the form holds.
+    if (card || !dialog.open) byId('visitor-title').textContent = t(card ? 'visitor_title_card' : 'visitor_title');
     if (card) {
       const problems = [...card.invalid, ...card.missing].map((field) => t(`cccd_${field}`));
       let state = 'read';

@@ -5,6 +5,26 @@ import * as outbox from '../outbox.js';
 import { byId, el } from './dom.js';
 
 const SHOWN = 200;
+// A tablet clock this far off the server's is worth showing beside the corrected time.
+const SHOWN_SKEW_MS = 2 * 60000;
+const ADVISED_REASONS = new Set(['future_time', 'time_out_of_range', 'unknown_gate', 'conflict', 'invalid_event', 'seq_repeated']);
+
+/** When it happened by the server's clock (the tablet's own, if far off, in brackets). */
+function attentionWhen(item) {
+  const deviceMs = Date.parse(item.event.occurred_at);
+  const skewMs = (item.skew_seconds || 0) * 1000;
+  const deviceTime = Math.abs(skewMs) > SHOWN_SKEW_MS ? t('attention_device_time', { time: formatTime(deviceMs) }) : '';
+  const when = t('attention_when', { time: formatTime(deviceMs + skewMs), dir: t(item.event.direction), seq: item.event.seq });
+  return when + deviceTime;
+}
+
+/** What happened and what to do, in the guard's words; the server's message only for a reason we do not know. */
+function attentionAdvice(item) {
+  const dir = t(item.event.direction);
+  const params = { dir, dir_lower: t(`dir_${item.event.direction}`).toLowerCase() };
+  if (ADVISED_REASONS.has(item.reason)) return t(`attn_${item.reason}`, params);
+  return t('attn_other', { ...params, message: (getLang() === 'vi' && item.message_vi) || item.message });
+}
 
 export class Lists {
   constructor({ gateId, onDismiss }) {
@@ -69,8 +89,8 @@ export class Lists {
             'div',
             { className: 'who' },
             el('strong', {}, (item.display && item.display.name) || item.event.subject.value),
-            el('span', {}, `${formatTime(Date.parse(item.event.occurred_at))} · ${t(item.event.direction)} · #${item.event.seq}`),
-            el('span', { className: 'reason' }, `${item.reason}: ${(getLang() === 'vi' && item.message_vi) || item.message}`),
+            el('span', {}, attentionWhen(item)),
+            el('span', { className: 'reason' }, attentionAdvice(item)),
           ),
           el(
             'button',

@@ -141,7 +141,7 @@ export class RollCallView {
           onclick: () => this.toggle(entry.key),
         },
         el('span', { className: 'mark' }, entry.ticked_at ? '✓' : '○'),
-        el('span', { className: 'who' }, entry.name || `${t('unknown_person')} ${entry.code || ''}`),
+        el('span', { className: 'who', title: entry.name || '' }, entry.name || `${t('unknown_person')} ${entry.code || ''}`),
         el('span', { className: 'code' }, entry.code || ''),
         el('span', { className: 'at' }, entry.ticked_at ? formatTime(Date.parse(entry.ticked_at)) : ''),
       ),

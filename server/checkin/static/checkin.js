@@ -74,8 +74,6 @@
     other.classList.remove('primary');
     document.body.dataset.proposed = direction;
     $('proposal').textContent = cfg.messages['proposed_' + direction];
-    // An exit needs no declaration: the "out" button comes first when it is proposed.
-    $('tap').classList.toggle('out-first', direction === 'out');
   }
 
   function showTap(me) {
@@ -94,13 +92,16 @@
     return me.worker ? { worker: me.worker } : { visitor: me.visitor };
   }
 
-  function identifyWith(body, form) {
+  // direction: the tap that came with the first identification (no declaration to answer), or null.
+  function identifyWith(body, form, direction) {
     $('who-error').textContent = '';
+    say('', '');
     post(cfg.urls.identify, body).then(function (answer) {
       if (answer.status === 200) {
         var me = Object.assign(identity(body), { name: answer.data.name, proposed: answer.data.proposed });
         write(ME_KEY, me);
         showTap(me);
+        if (direction) tap(direction);
         return;
       }
       var error = answer.data.error || {};
@@ -225,7 +226,9 @@
   $('tab-visitor').addEventListener('click', function () { selectTab('visitor'); });
   $('worker-form').addEventListener('submit', function (event) {
     event.preventDefault();
-    identifyWith({ worker: formValues(event.target, ['employee_code', 'phone']) }, event.target);
+    var submitter = event.submitter;
+    var direction = submitter && submitter.name === 'direction' ? submitter.value : null;
+    identifyWith({ worker: formValues(event.target, ['employee_code', 'phone']) }, event.target, direction);
   });
   $('visitor-form').addEventListener('submit', function (event) {
     event.preventDefault();
