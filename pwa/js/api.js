@@ -3,7 +3,13 @@ const BASE = '/api/v1';
 const TIMEOUT_MS = 20000;
 const GZIP_OVER_BYTES = 16 * 1024;
 
-export class NetworkError extends Error {}
+export class NetworkError extends Error {
+  /** code: 'network' for no answer, 'unsettled' for an answer that was not the server's. */
+  constructor(message, code = 'network') {
+    super(message);
+    this.code = code;
+  }
+}
 
 export class ApiError extends Error {
   constructor(status, body, retryAfterSeconds) {
@@ -56,13 +62,13 @@ async function call(path, { method = 'GET', token, json } = {}) {
       // No answer at all (server down, link cut, answer lost): the caller retries later.
       throw new NetworkError(error.message);
     }
-    if (response.type === 'opaqueredirect') throw new NetworkError('Redirected');
+    if (response.type === 'opaqueredirect') throw new NetworkError('Redirected', 'unsettled');
     if (!response.ok) {
       const retryAfter = Number.parseInt(response.headers.get('Retry-After') || '', 10);
       throw new ApiError(response.status, data, Number.isFinite(retryAfter) ? retryAfter : null);
     }
     // A 2xx that is not a JSON object (an HTML portal page, a bare value) answers nothing.
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new NetworkError('Unreadable answer');
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new NetworkError('Unreadable answer', 'unsettled');
     return data;
   } finally {
     clearTimeout(timer);

@@ -33,6 +33,8 @@ const status = new StatusStrip({
 });
 
 async function refresh() {
+  // Before enrolment there is nothing to send: the strip keeps only what is true of the browser.
+  document.body.dataset.enrolled = device ? 'yes' : 'no';
   const counts = await status.refresh();
   if (device) {
     await lists.refresh();

@@ -29,8 +29,7 @@ async function recordLink(ok, error) {
 /** Thrown for a 2xx answer that is not an answer to this push (a captive portal, a proxy's `{}`). */
 export class UnsettledAnswer extends api.NetworkError {
   constructor() {
-    super('The answer settles nothing');
-    this.code = 'unsettled';
+    super('The answer settles nothing', 'unsettled');
   }
 }
 

@@ -93,6 +93,7 @@ def test_answers_that_settle_nothing_back_off_and_release_the_push_lock(site, op
         assert 1 <= proxy.pushes <= MOST_PUSHES_WHILE_UNSETTLED
         assert tablet.waiting() == 1
         assert "Ngoại tuyến" in tablet.page.inner_text("#st-link")
+        tablet.page.wait_for_selector("#st-problem:has-text('thay cho máy chủ')")
 
         # The lock is free: the flip goes through, as a correction since a push carried it.
         tablet.page.click("#fb-flip")

@@ -69,9 +69,10 @@ export class StatusStrip {
     attention.textContent = t('attention_count', { count: counts.attention });
 
     const problem = byId('st-problem');
-    const authError = link && !link.ok && AUTH_ERRORS.has(link.code) ? link.code : null;
-    problem.hidden = !authError;
-    problem.textContent = authError ? t(authError) : '';
+    const failing = link && !link.ok ? link.code : null;
+    const explained = AUTH_ERRORS.has(failing) || failing === 'unsettled' ? failing : null;
+    problem.hidden = !explained;
+    problem.textContent = explained ? t(explained) : '';
 
     const storage = byId('st-storage');
     storage.textContent =
