@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 
@@ -16,3 +16,16 @@ def local_day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def in_zone(value: datetime, zone: tzinfo) -> datetime:
+    """`value` (naive means UTC) on the clocks of `zone`; in UTC where `zone` has no such day.
+
+    Year 1 west of UTC and year 9999 east of it lie beyond the calendar: a page showing such a
+    stored time shows it in UTC rather than fail.
+    """
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(zone)
+    except OverflowError:
+        return aware.astimezone(UTC)

@@ -33,6 +33,8 @@ from openpyxl.styles import Font
 from unidecode import unidecode
 from werkzeug.utils import secure_filename
 
+from server.clock import in_zone
+
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -70,7 +72,7 @@ def neutralise(text: str) -> str:
 
 
 def _local_naive(value: datetime, zone: ZoneInfo) -> datetime:
-    return value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
+    return in_zone(value, zone).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _csv_cell(value: object, zone: ZoneInfo) -> str:

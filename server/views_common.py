@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, request
@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from server.access import SAFE_METHODS
+from server.clock import in_zone
 from server.extensions import db, login_manager
 from server.i18n import LANGUAGES
 from server.models import User
@@ -68,11 +69,11 @@ def refuse_inspector_writes() -> None:
 
 
 def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A stored UTC time as the users read it, in Asia/Ho_Chi_Minh."""
+    """A stored UTC time as the users read it, in Asia/Ho_Chi_Minh; any time, never an error."""
     if value is None:
         return "—"
-    zone = ZoneInfo(current_app.config["GATELOG"].timezone)
-    return value.astimezone(zone).strftime(fmt)
+    shown = in_zone(value, ZoneInfo(current_app.config["GATELOG"].timezone))
+    return shown.strftime(fmt) + (" UTC" if shown.tzinfo is UTC else "")
 
 
 def template_globals() -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 Nothing lost, nothing counted twice: every event gets exactly one ack; an event is stored once
 under its id whatever the number of resends; an event that cannot be stored is quarantined
-with its raw body and a reason; the answer is built only after the store committed.
+with its raw body and a reason; the answer leaves only after the store committed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 from marshmallow import ValidationError
 
 from sync.schemas import (
+    EARLIEST_TIME,
+    LATEST_TIME,
     MAX_BODY_BYTES,
     MAX_EVENTS,
     MAX_SEQ,
@@ -80,8 +82,8 @@ REASONS: dict[str, tuple[str, str]] = {
         "Thời điểm sự kiện muộn hơn giờ máy chủ quá 10 phút.",
     ),
     "time_out_of_range": (
-        "The event time is more than 366 days away from the server time.",
-        "Thời điểm sự kiện cách giờ máy chủ hơn 366 ngày.",
+        "The event time is more than 366 days away from the server time, or outside 1970-2099.",
+        "Thời điểm sự kiện cách giờ máy chủ hơn 366 ngày, hoặc nằm ngoài khoảng 1970-2099.",
     ),
     "seq_repeated": (
         "Another event of this batch has the same seq.",
@@ -311,7 +313,7 @@ def apply_push(
     *,
     policy: Policy = Policy(),
 ) -> dict[str, Any]:
-    """Apply one push in one transaction and return the wire answer, built after commit.
+    """Apply one push in one transaction and return the wire answer, sent only after commit.
 
     Raises PushRefused("validation_error" | "payload_too_large") before anything is written.
     """
@@ -612,6 +614,9 @@ def true_times(
     occurred: datetime, skew: timedelta, now: datetime, max_age: timedelta = TIME_RANGE
 ) -> tuple[datetime, datetime] | str:
     """The time in UTC and corrected by the sender's skew, or why it cannot be true."""
+    # Outside the window a time cannot be stored and shown (PROTOCOL.md §1).
+    if not EARLIEST_TIME <= occurred < LATEST_TIME:
+        return "time_out_of_range"
     try:
         occurred_utc = occurred.astimezone(UTC)
         corrected = occurred_utc + skew

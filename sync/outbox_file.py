@@ -18,7 +18,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from sync.schemas import MAX_EVENTS, MAX_ID
+from sync.schemas import MAX_EVENTS, MAX_ID, timestamp
 
 FORMAT = "gatelog-outbox/1"
 SIGNATURE_FIELD = "signature"
@@ -99,7 +99,7 @@ class OutboxFileSchema(Schema):
     format = fields.String(required=True, validate=validate.Equal(FORMAT))
     device_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID))
     enterprise_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID))
-    exported_at = fields.AwareDateTime(required=True)
+    exported_at = timestamp(required=True)
     app_version = fields.String(required=True, validate=validate.Length(1, 32))
     events = fields.List(fields.Raw(), required=True, validate=validate.Length(max=MAX_FILE_EVENTS))
     signature = fields.String(

@@ -27,22 +27,45 @@ ID_CARD_FIELDS = ("birth_date", "last4", "province")
 ROSTER_DEFAULT_LIMIT = 1000
 ROSTER_MAX_LIMIT = 5000
 
-# NUL cannot be stored in PostgreSQL text and lone surrogates cannot be encoded as UTF-8;
-# other control characters are never typed at a gate. Tab and newlines are allowed in notes.
+# NUL cannot be stored in PostgreSQL text and lone surrogates (a JSON "\udc80", or UTF-8 bytes
+# of one) cannot be encoded as UTF-8 at all; other control characters are never typed at a
+# gate. Tab and newlines are allowed in notes.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Every time the API stores lies in this window (PROTOCOL.md, "Times"). 1970 is where a tablet
+# whose clock battery died starts counting again: such a clock is corrected by the skew, never
+# refused. Far outside it a time cannot be true, and near year 9999 it cannot even be shown in
+# local time.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def _clean_text(value: str) -> None:
+def clean_text(value: str) -> None:
+    """Refuse text no database can store and no answer can echo; a marshmallow validator."""
     if _FORBIDDEN_CHARS.search(value):
-        raise ValidationError("Control characters are not allowed.")
+        raise ValidationError("Control characters and broken Unicode are not allowed.")
 
 
-def _in_utc_range(value: datetime) -> None:
-    # 0001-01-01T00:00+05:00 parses, but has no UTC form a database column could hold.
-    try:
-        value.astimezone(UTC)
-    except OverflowError as error:
-        raise ValidationError("Time out of range.") from error
+def in_time_window(value: datetime) -> None:
+    """Refuse a time outside [EARLIEST_TIME, LATEST_TIME); a marshmallow validator."""
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValidationError("Time must be from 1970-01-01 to 2099-12-31 (UTC).")
+
+
+def timestamp(**kwargs: Any) -> fields.AwareDateTime:
+    """An ISO-8601 time with its offset, inside the protocol's time window."""
+    return fields.AwareDateTime(validate=in_time_window, **kwargs)
+
+
+class ReportedTime(fields.AwareDateTime):
+    """A time the device only reports, which no record depends on: outside the window, unknown.
+
+    Refusing the push for it would block the queue whose oldest event it describes, the very
+    event that settles it (that event is quarantined for its own time).
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment if EARLIEST_TIME <= moment < LATEST_TIME else None  # type: ignore[return-value]
 
 
 def _is_list(value: Any) -> None:
@@ -51,7 +74,7 @@ def _is_list(value: Any) -> None:
 
 
 def _text(low: int, high: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=low, max=high), _clean_text], **kwargs)
+    return fields.String(validate=[validate.Length(min=low, max=high), clean_text], **kwargs)
 
 
 class _Strict(Schema):
@@ -66,12 +89,10 @@ class EnrolSchema(_Strict):
 
 class PushEnvelopeSchema(_Strict):
     batch_id = fields.UUID(required=True)
-    sent_at = fields.AwareDateTime(required=True, validate=_in_utc_range)
+    sent_at = timestamp(required=True)
     app_version = _text(1, 32, required=True)
     backlog = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_ID))
-    oldest_pending_at = fields.AwareDateTime(
-        load_default=None, allow_none=True, validate=_in_utc_range
-    )
+    oldest_pending_at = ReportedTime(load_default=None, allow_none=True)
     # Events stay raw here: each is validated on its own by EventSchema.
     events = fields.Raw(required=True, validate=_is_list)
 
@@ -94,6 +115,7 @@ class VisitorSchema(_Strict):
 class EventSchema(_Strict):
     id = fields.UUID(required=True)
     seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_SEQ))
+    # Checked against the time window by the engine, which answers `time_out_of_range`.
     occurred_at = fields.AwareDateTime(required=True)
     gate_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
     direction = fields.String(required=True, validate=validate.OneOf(("in", "out")))

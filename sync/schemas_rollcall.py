@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from sync.schemas import MAX_ID, MAX_SEQ, _in_utc_range, _Strict, _text
+from sync.schemas import MAX_ID, MAX_SEQ, _Strict, _text, timestamp
 
 # A roll call lists everyone on site: a big factory, with every visitor of the day.
 MAX_ROLL_CALL_ENTRIES = 20_000
@@ -26,15 +26,15 @@ class RollCallEntrySchema(_Strict):
     name = _text(0, 200, load_default="")
     department = _text(0, 120, load_default="")
     code = _text(0, 40, load_default="")
-    ticked_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=_in_utc_range)
+    ticked_at = timestamp(load_default=None, allow_none=True)
 
 
 class RollCallSchema(_Strict):
     id = fields.UUID(required=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SEQ))
     gate_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID))
-    started_at = fields.AwareDateTime(required=True, validate=_in_utc_range)
-    closed_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=_in_utc_range)
+    started_at = timestamp(required=True)
+    closed_at = timestamp(load_default=None, allow_none=True)
     entries = fields.List(
         fields.Nested(RollCallEntrySchema),
         required=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from sync.schemas import MAX_ID, MAX_SEQ, _in_utc_range, _Strict
+from sync.schemas import MAX_ID, MAX_SEQ, ReportedTime, _Strict, timestamp
 
 
 def _optional_count(high: int) -> fields.Integer:
@@ -14,7 +14,8 @@ def _optional_count(high: int) -> fields.Integer:
 
 
 def _optional_time() -> fields.AwareDateTime:
-    return fields.AwareDateTime(load_default=None, allow_none=True, validate=_in_utc_range)
+    # What the tablet last counted is a hint: outside the time window it is unknown.
+    return ReportedTime(load_default=None, allow_none=True)
 
 
 class WipeReportSchema(_Strict):
@@ -27,7 +28,7 @@ class WipeReportSchema(_Strict):
     last_seq = _optional_count(MAX_SEQ)
     counted_at = _optional_time()
     oldest_pending_at = _optional_time()
-    detected_at = fields.AwareDateTime(required=True, validate=_in_utc_range)
+    detected_at = timestamp(required=True)
 
 
 class WipeAnswerSchema(Schema):

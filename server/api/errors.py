@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response
+
+from server.api.answers import json_response
 
 # code: (status, English, Vietnamese). Tablets show either language to a guard.
 ERRORS: dict[str, tuple[int, str, str]] = {
@@ -78,7 +80,7 @@ def error_response(code: str, details: dict[str, Any] | None = None) -> tuple[Re
     body: dict[str, Any] = {"code": code, "message": message, "message_vi": message_vi}
     if details:
         body["details"] = details
-    response = jsonify(error=body)
+    response = json_response({"error": body}, status)
     if code in RETRY_AFTER_SECONDS:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS[code])
     return response, status

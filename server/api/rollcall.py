@@ -3,10 +3,11 @@ roll calls it takes. Attached to the device API blueprint."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 from marshmallow import ValidationError
 
 from server.admin.config import max_stay_hours
+from server.api.answers import json_response
 from server.api.auth import device_required
 from server.api.body import read_json
 from server.api.errors import ApiError
@@ -47,7 +48,7 @@ def push_roll_call(device: DeviceContext) -> Response:
     if outcome.reason is not None:
         field, message = _REFUSED[outcome.reason]
         raise ApiError("validation_error", {field: [message]})
-    return jsonify(
+    return json_response(
         _answer_schema.dump(
             {
                 "id": data["id"],
@@ -67,7 +68,7 @@ def inside(device: DeviceContext) -> Response:
     shift_hours = max_stay_hours(current_app.config["GATELOG"])
     people = people_inside(device_scope(device), now=now, shift_hours=shift_hours)
     highest_seq, missing = received_seqs(device)
-    return jsonify(
+    return json_response(
         _inside_schema.dump(
             {
                 "people": people,

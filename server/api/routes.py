@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -12,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from server.admin.config import effective, ingest_policy
+from server.api.answers import json_response
 from server.api.auth import bearer_token, device_required
 from server.api.body import LIMITS, read_json
 from server.api.errors import ApiError, error_response
@@ -45,12 +45,6 @@ def _configured(name: str, default: str) -> Any:
     return lambda: current_app.config.get(name, default)
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    # Flask's provider sorts keys: for a 500-ack answer that costs more than it is worth.
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, mimetype="application/json")
-
-
 @bp.post("/devices/enroll")
 @limiter.limit(_configured("API_ENROL_RATE_LIMIT", ENROL_RATE_LIMIT))
 def enroll() -> Response:
@@ -75,7 +69,7 @@ def enroll() -> Response:
             "server_time": utcnow(),
         }
     )
-    return _json(answer, 201)
+    return json_response(answer, 201)
 
 
 @bp.post("/sync/push")
@@ -86,7 +80,7 @@ def push(device: DeviceContext) -> Response:
     policy = ingest_policy(effective(current_app.config["GATELOG"]))
     answer = apply_push(SqlSyncStore(db.session), device, payload, utcnow(), policy=policy)
     metrics.count_push(answer["acks"])
-    return _json(answer)
+    return json_response(answer)
 
 
 @bp.get("/sync/roster")
@@ -94,7 +88,7 @@ def push(device: DeviceContext) -> Response:
 @device_required
 def roster(device: DeviceContext) -> Response:
     page = pull_roster(SqlSyncStore(db.session), device, request.args.to_dict(), utcnow())
-    return _json(page)
+    return json_response(page)
 
 
 @bp.errorhandler(ApiError)

@@ -3,9 +3,10 @@ wiped tablet it replaces. Attached to the device API blueprint."""
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from marshmallow import ValidationError
 
+from server.api.answers import json_response
 from server.api.auth import device_required
 from server.api.body import read_json
 from server.api.errors import ApiError
@@ -28,7 +29,7 @@ _replaceable_schema = ReplaceableAnswerSchema()
 @bp.post("/devices/wipe-reports")
 @limiter.limit(WIPE_RATE_LIMIT, key_func=_device_key)
 @device_required
-def report_wipe(device: DeviceContext) -> tuple[Response, int]:
+def report_wipe(device: DeviceContext) -> Response:
     try:
         report = _report_schema.load(read_json(request))
     except ValidationError as error:
@@ -48,7 +49,7 @@ def report_wipe(device: DeviceContext) -> tuple[Response, int]:
             "server_time": now,
         }
     )
-    return jsonify(answer), 201
+    return json_response(answer, 201)
 
 
 @bp.get("/devices/replaceable")
@@ -65,4 +66,4 @@ def replaceable(device: DeviceContext) -> Response:
         }
         for tablet in replaceable_tablets(device)
     ]
-    return jsonify(_replaceable_schema.dump({"tablets": tablets}))
+    return json_response(_replaceable_schema.dump({"tablets": tablets}))

@@ -6,18 +6,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from sync.schemas import VisitorSchema
+from sync.schemas import VisitorSchema, clean_text, timestamp
 
 MAX_ANSWERS = 30
 ANSWER_MAX_CHARS = 200
-# What a person can type: no control characters (PostgreSQL refuses NUL in text).
-_TYPED = validate.Regexp(
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", error="Control characters are not allowed."
-)
 
 
 def _typed(low: int, high: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=low, max=high), _TYPED], **kwargs)
+    return fields.String(validate=[validate.Length(min=low, max=high), clean_text], **kwargs)
 
 
 class WorkerIdentitySchema(Schema):
@@ -41,7 +37,7 @@ class IdentitySchema(Schema):
     worker = fields.Nested(WorkerIdentitySchema, load_default=None)
     visitor = fields.Nested(VisitorIdentitySchema, load_default=None)
     # The pass a page opened from a gate screen's changing code carries (see checkin/screen.py).
-    presence = fields.String(load_default=None, validate=validate.Length(max=200))
+    presence = fields.String(load_default=None, validate=[validate.Length(max=200), clean_text])
 
     @validates_schema
     def _exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -58,9 +54,9 @@ class AnswerSchema(Schema):
 
 class CheckinSchema(IdentitySchema):
     id = fields.UUID(required=True)
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = timestamp(required=True)
     # The phone's clock when it sent this try: the difference to the server's is its skew.
-    sent_at = fields.AwareDateTime(required=True)
+    sent_at = timestamp(required=True)
     direction = fields.String(required=True, validate=validate.OneOf(("in", "out")))
     answers = fields.List(
         fields.Nested(AnswerSchema), load_default=list, validate=validate.Length(max=MAX_ANSWERS)

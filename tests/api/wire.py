@@ -59,3 +59,19 @@ def error_code(response: TestResponse) -> str:
     body = response.get_json()
     assert set(body["error"]) >= {"code", "message", "message_vi"}
     return body["error"]["code"]
+
+
+MARK = "BROKEN"
+# How each test writes the broken text into a body: as a JSON escape, or as raw bytes.
+SPELLINGS = {"escape": b"\\udc80", "utf8-bytes": b"\xed\xb2\x80"}
+
+
+def with_broken_text(body: Any, spelling: bytes) -> bytes:
+    """`body` as JSON, with every MARK replaced by a lone surrogate spelt `spelling`."""
+    return json.dumps(body).encode().replace(MARK.encode(), spelling)
+
+
+def answer_of(response: TestResponse) -> Any:
+    """The answer's JSON, read as strict UTF-8: an answer that cannot be sent fails here."""
+    assert response.status_code < 500, response.data[:500]
+    return json.loads(response.data.decode("utf-8"))

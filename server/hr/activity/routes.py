@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from server.access import get_scoped_or_404, role_required, scoped
 from server.admin.config import max_stay_hours
-from server.clock import local_today
+from server.clock import in_zone, local_today
 from server.exports import Sheet, csv_response, xlsx_response
 from server.extensions import db
 from server.hr import bp
@@ -55,12 +55,14 @@ def _ip() -> str:
 
 def device_clock(at: datetime, offset_minutes: int) -> str | None:
     """The tablet's own clock reading, when its stated offset is not the local one."""
-    local_offset = at.astimezone(ZoneInfo(_settings().timezone)).utcoffset()
+    local_offset = in_zone(at, ZoneInfo(_settings().timezone)).utcoffset()
     if local_offset == timedelta(minutes=offset_minutes):
         return None
     shown = services.device_time(at, offset_minutes)
-    sign = "+" if offset_minutes >= 0 else "-"
-    hours, minutes = divmod(abs(offset_minutes), 60)
+    # The offset shown is the one applied: UTC where the tablet's day is beyond the calendar.
+    shown_minutes = int((shown.utcoffset() or timedelta()).total_seconds() // 60)
+    sign = "+" if shown_minutes >= 0 else "-"
+    hours, minutes = divmod(abs(shown_minutes), 60)
     return f"{shown:%d/%m %H:%M:%S} UTC{sign}{hours:02d}:{minutes:02d}"
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Row, Select, String, and_, cast, func, or_
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
-from server.clock import local_day_bounds
+from server.clock import in_zone, local_day_bounds
 from server.extensions import db
 from server.hr.activity.sql import seconds_between
 from server.models import (
@@ -339,7 +339,7 @@ def subject_label(row: Row[Any]) -> str:
 
 def device_time(at: datetime, offset_minutes: int) -> datetime:
     """The instant as the tablet's own clock showed it, with its stated offset."""
-    return at.astimezone(FixedOffset(timedelta(minutes=offset_minutes)))
+    return in_zone(at, FixedOffset(timedelta(minutes=offset_minutes)))
 
 
 LOG_EXPORT_HEADER = (
