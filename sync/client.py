@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 from urllib.parse import urlencode, urlsplit
 
 API = "/api/v1"
@@ -447,7 +447,13 @@ class SyncClient:
 
     def push_once(self) -> PushResult:
         """Send the oldest queued events (or a heartbeat when none) and settle their acks."""
-        rows = self._batch(self.batch_size)
+        return self._push(self._batch(self.batch_size))
+
+    def heartbeat(self) -> PushResult:
+        """Send an empty push: the server learns the backlog and this tablet's clock skew."""
+        return self._push([])
+
+    def _push(self, rows: list[tuple[int, str, str]]) -> PushResult:
         payload = self._envelope(rows)
         started = time.perf_counter()
         try:
@@ -456,31 +462,19 @@ class SyncClient:
             return PushResult(ok=False)
         latency = time.perf_counter() - started
         if response.status == 200:
-            return self._settle(rows, response.json(), latency)
+            # A captive portal's page or a proxy's `{}` settles nothing (PROTOCOL.md §7).
+            return self._settle(rows, _json_or_none(response), latency)
         if response.status == 413 and len(rows) > 1:
             self.batch_size = len(rows) // 2
             return PushResult(ok=False, status=413, retry_now=True)
-        if response.status in (413, 429) or response.status >= 500:
+        if _worth_retrying(response.status):
             # A 413 on a single event is a proxy's limit, not ours: wait for it to be fixed.
-            return PushResult(ok=False, status=response.status, retry_after=_retry_after(response))
-        raise self._error(response)
-
-    def heartbeat(self) -> PushResult:
-        """Send an empty push: the server learns the backlog and this tablet's clock skew."""
-        payload = self._envelope([])
-        try:
-            response = self._post_json(f"{API}/sync/push", payload)
-        except TransportError:
-            return PushResult(ok=False)
-        if response.status == 200:
-            return self._settle([], response.json(), 0.0)
-        if response.status in (413, 429) or response.status >= 500:
             return PushResult(ok=False, status=response.status, retry_after=_retry_after(response))
         raise self._error(response)
 
     def _settle(self, rows: list[tuple[int, str, str]], answer: Any, latency: float) -> PushResult:
         acks = answer.get("acks") if isinstance(answer, dict) else None
-        if not isinstance(acks, list) or [a.get("id") for a in acks] != [row[1] for row in rows]:
+        if not (_acks_match(acks, rows) and isinstance(answer.get("batch_id"), str)):
             # An answer that does not match the batch settles nothing: every event stays queued.
             return PushResult(ok=False, status=200)
         done: list[tuple[int]] = []
@@ -488,10 +482,8 @@ class SyncClient:
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         stamp = _iso(self._now())
         for (seq, event_id, body), ack in zip(rows, acks, strict=True):
-            status = ack.get("status")
-            if status in ("accepted", "duplicate"):
-                done.append((seq,))
-            elif status == "rejected":
+            status = ack["status"]
+            if status == "rejected":
                 refused.append(
                     (
                         seq,
@@ -504,7 +496,7 @@ class SyncClient:
                     )
                 )
             else:
-                continue
+                done.append((seq,))
             counts[status] += 1
         summary = {k: v for k, v in answer.items() if k != "acks"}
         with self._transaction() as db:
@@ -556,8 +548,8 @@ class SyncClient:
     def pull_roster(self, *, limit: int = 1000, max_failures: int = 20) -> int:
         """Bring the local roster up to date from the saved cursor; return the items changed.
 
-        Network errors and overload answers are retried with backoff; TransportError when
-        `max_failures` of them came in a row.
+        Network errors, overload answers, redirects and answers that are no roster page are
+        retried with backoff; TransportError when `max_failures` of them came in a row.
         """
         changed = 0
         failures = 0
@@ -570,8 +562,8 @@ class SyncClient:
                 )
             except TransportError:
                 response = None
-            if response is not None and response.status == 200:
-                page = response.json()
+            page = _json_or_none(response) if response is not None else None
+            if response is not None and response.status == 200 and _is_roster_page(page):
                 self._store_roster_page(page)
                 changed += len(page["people"]) + len(page["passes"])
                 failures = 0
@@ -579,7 +571,9 @@ class SyncClient:
                 if not page["has_more"]:
                     return changed
                 continue
-            if response is not None and response.status != 429 and response.status < 500:
+            if response is not None and not (
+                response.status == 200 or _worth_retrying(response.status)
+            ):
                 raise self._error(response)
             failures += 1
             if failures >= max_failures:
@@ -633,3 +627,45 @@ def _retry_after(response: Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _json_or_none(response: Response) -> Any:
+    """The body as JSON; None when it is not JSON (a captive portal's login page)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _worth_retrying(status: int) -> bool:
+    """Whether the same request may succeed later (PROTOCOL.md §7); other answers are final.
+
+    A redirect is a captive portal or a proxy login, never the server: it is not followed (the
+    batch must not go elsewhere) and the queue waits and tries again.
+    """
+    return 300 <= status < 400 or status in (413, 429) or status >= 500
+
+
+_ACK_STATUSES = frozenset(("accepted", "duplicate", "rejected"))
+
+
+def _acks_match(acks: Any, rows: list[tuple[int, str, str]]) -> TypeGuard[list[dict[str, Any]]]:
+    """One ack per event sent, in order, each naming its event and a known outcome."""
+    return (
+        isinstance(acks, list)
+        and len(acks) == len(rows)
+        and all(
+            isinstance(ack, dict) and ack.get("id") == row[1] and ack.get("status") in _ACK_STATUSES
+            for ack, row in zip(acks, rows, strict=False)
+        )
+    )
+
+
+def _is_roster_page(page: Any) -> TypeGuard[dict[str, Any]]:
+    return (
+        isinstance(page, dict)
+        and isinstance(page.get("people"), list)
+        and isinstance(page.get("passes"), list)
+        and type(page.get("next_cursor")) is int
+        and type(page.get("has_more")) is bool
+    )

@@ -597,3 +597,112 @@ def test_http_transport_resends_once_on_a_fresh_connection_when_the_idle_one_was
     assert [answer.status for answer in answers] == [200, 200, 200]
     assert [path for path, _, _, _ in _ClosingHandler.seen] == ["/0", "/1", "/2"]
     assert len({port for _, _, _, port in _ClosingHandler.seen}) == 3
+
+
+def _raw(status: int, body: bytes, **headers: str) -> Callable[[], Response]:
+    return lambda: Response(status, {k.lower(): v for k, v in headers.items()}, body)
+
+
+# What a captive portal, a proxy or a half-configured gateway answers instead of the server.
+ODD_ANSWERS = {
+    "302 to a portal": _raw(302, b"", Location="http://portal.example/login"),
+    "307": _raw(307, b"", Location="/api/v1/sync/push"),
+    "200 html page": _raw(200, b"<html><body>Dang nhap Wi-Fi</body></html>"),
+    "200 {}": _raw(200, b"{}"),
+    "200 []": _raw(200, b"[]"),
+    "200 acks of the wrong shape": _raw(200, b'{"acks": [1, 2]}'),
+    "200 not utf-8": _raw(200, b"\xff\xfe<html>"),
+}
+
+
+def test_odd_answers_are_failures_backed_off_with_jitter_and_never_stop_the_queue(
+    make_client, server, clock
+):
+    client = make_client()
+    capture(client, 2)
+    server.script.extend(ODD_ANSWERS.values())
+
+    report = client.drain()
+
+    assert client.backlog() == 0
+    assert len(server.stored) == 2
+    assert report.failed == {"302": 1, "307": 1, "200": 5}
+    assert len(clock.slept) == len(ODD_ANSWERS)
+    ceilings = [0.5 * 2**n for n in range(len(ODD_ANSWERS))]
+    assert all(0 <= slept <= ceiling for slept, ceiling in zip(clock.slept, ceilings, strict=True))
+
+
+def test_an_answer_with_an_unknown_outcome_settles_nothing(make_client, server):
+    client = make_client()
+    [event_id] = capture(client, 1)
+    server.script.append(lambda: _answer(200, {"acks": [{"id": event_id, "status": "stored"}]}))
+
+    result = client.push_once()
+
+    assert (result.ok, result.status) == (False, 200)
+    assert client.backlog() == 1
+    assert client.rejected() == []
+
+
+@pytest.mark.parametrize("odd", ODD_ANSWERS.values(), ids=ODD_ANSWERS.keys())
+def test_a_heartbeat_given_an_odd_answer_reports_a_failure(make_client, server, odd):
+    client = make_client()
+    server.script.append(odd)
+
+    result = client.heartbeat()
+
+    assert not result.ok
+    assert client.heartbeat().ok
+
+
+def test_roster_pull_retries_odd_answers_with_backoff(make_client, server, clock):
+    client = make_client()
+    server.roster_changes = [_person(1, 1)]
+    server.script.extend(ODD_ANSWERS.values())
+
+    assert client.pull_roster() == 1
+    assert len(clock.slept) == len(ODD_ANSWERS)
+    assert [p["id"] for p in client.roster_people()] == [1]
+
+
+class _PortalHandler(BaseHTTPRequestHandler):
+    """A captive portal: the first request is redirected to its login page, later ones get it."""
+
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.seen.append((self.command, self.path))
+        page = b"<html><body>Wi-Fi login</body></html>"
+        self.send_response(302 if len(self.seen) == 1 else 200)
+        if len(self.seen) == 1:
+            self.send_header("Location", "/login")
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_captive_portal_over_http_is_not_followed_and_keeps_every_event(tmp_path, server, clock):
+    client = SyncClient(tmp_path / "outbox.sqlite", server, now=clock.now, sleep=clock.sleep)
+    client.enroll("GL1:E:abcdefghjk", "Cổng 1 - máy 1")
+    capture(client, 3)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _PortalHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    client.transport = HttpTransport(f"http://127.0.0.1:{httpd.server_address[1]}", timeout=5)
+    try:
+        results = [client.push_once(), client.push_once()]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        client.close()
+
+    assert [(r.ok, r.status) for r in results] == [(False, 302), (False, 200)]
+    assert _PortalHandler.seen == [("POST", "/api/v1/sync/push")] * 2
