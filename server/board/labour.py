@@ -134,16 +134,16 @@ class ListedWorker:
 
 def _last_event_columns():  # type: ignore[no-untyped-def]
     latest = (
-        select(GateEvent.occurred_at)
+        select(GateEvent.corrected_at)
         .where(GateEvent.worker_id == Worker.id)
-        .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
+        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     direction = (
         select(GateEvent.direction)
         .where(GateEvent.worker_id == Worker.id)
-        .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
+        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
         .limit(1)
         .scalar_subquery()
     )

@@ -11,17 +11,17 @@ from sqlalchemy import ColumnElement, or_, select
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
-from server.board.intervals import (
+from server.extensions import db
+from server.models import Enterprise, Gate, GateEvent, User, Visitor, Worker
+from server.presence import (
     Interval,
     Overlap,
-    Passage,
     clip,
     overlap_seconds,
     overlaps,
+    passage,
     presence_intervals,
 )
-from server.extensions import db
-from server.models import Enterprise, Gate, GateEvent, User, Visitor, Worker
 from server.text import digits, fold
 
 SEARCH_LIMIT = 50
@@ -58,8 +58,7 @@ def _person_key(event: GateEvent) -> PersonKey:
 
 
 def _intervals(events: list[GateEvent], *, shift: timedelta, now: datetime) -> list[Interval]:
-    passages = [Passage(e.occurred_at, e.direction, str(e.gate_id), str(e.id)) for e in events]
-    return presence_intervals(passages, shift=shift, now=now)
+    return presence_intervals([passage(e) for e in events], shift=shift, now=now)
 
 
 def trace(
@@ -82,8 +81,8 @@ def trace(
     own_events = db.session.scalars(
         scoped(GateEvent, user).where(
             column == subject.id,
-            GateEvent.occurred_at >= start - shift,
-            GateEvent.occurred_at < end + shift,
+            GateEvent.corrected_at >= start - shift,
+            GateEvent.corrected_at < end + shift,
         )
     ).all()
     by_enterprise: dict[int, list[GateEvent]] = defaultdict(list)
@@ -136,8 +135,8 @@ def _contacts_at(
     events = db.session.scalars(
         scoped(GateEvent, user).where(
             GateEvent.enterprise_id == enterprise_id,
-            GateEvent.occurred_at >= low - shift,
-            GateEvent.occurred_at < high + shift,
+            GateEvent.corrected_at >= low - shift,
+            GateEvent.corrected_at < high + shift,
         )
     ).all()
     people: dict[PersonKey, list[GateEvent]] = defaultdict(list)

@@ -27,6 +27,7 @@ from server.models import (
     Visitor,
     Worker,
 )
+from server.presence import last_passage
 from server.sync_store import SqlSyncStore
 from sync.engine import SELF, Delivery, Entry, Policy, Refusal, Source, ingest, true_times
 from sync.store import CheckinRecord, NewVisitor
@@ -156,18 +157,12 @@ def _known_visitor(poster: GatePoster, details: dict[str, Any]) -> Visitor | Non
 def proposed_direction(person: Person, *, now: datetime, shift_hours: float) -> str:
     """ "out" when the person's last record is an entry within a shift, else "in"."""
     if person.worker is not None:
-        column, ident = GateEvent.worker_id, person.worker.id
+        last = last_passage([GateEvent.worker_id == person.worker.id], now=now)
     elif person.visitor is not None:
-        column, ident = GateEvent.visitor_id, person.visitor.id
+        last = last_passage([GateEvent.visitor_id == person.visitor.id], now=now)
     else:
         return "in"
-    last = db.session.execute(
-        select(GateEvent.direction, GateEvent.occurred_at)
-        .where(column == ident)
-        .order_by(GateEvent.occurred_at.desc())
-        .limit(1)
-    ).first()
-    if last and last.direction == "in" and now - last.occurred_at < timedelta(hours=shift_hours):
+    if last and last.direction == "in" and now - last.at < timedelta(hours=shift_hours):
         return "out"
     return "in"
 

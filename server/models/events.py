@@ -57,6 +57,19 @@ class GateEvent(Model):
             "gate_id",
             "visitor_pass_id",
         ),
+        # Presence, pairing and tracing reason in corrected time (server.presence): the same
+        # covering shape, on the time they read.
+        Index(
+            "ix_gate_event_enterprise_corrected",
+            "enterprise_id",
+            "corrected_at",
+            "id",
+            "direction",
+            "worker_id",
+            "visitor_id",
+            "gate_id",
+            "visitor_pass_id",
+        ),
         Index("ix_gate_event_worker_occurred", "worker_id", "occurred_at"),
         Index("ix_gate_event_visitor_occurred", "visitor_id", "occurred_at"),
         Index("ix_gate_event_device_seq", "device_id", "seq_epoch", "seq"),

@@ -1,4 +1,4 @@
-"""Who is on site, by event time: events arrive late and out of order, so arrival time lies."""
+"""The HR presence page: who is on site (as server.presence answers it), by gate and department."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Select, func, literal, select
 
 from server.access import scoped
 from server.clock import local_day_bounds
@@ -18,6 +17,7 @@ from server.extensions import db
 from server.hr.activity.services import EXPORT_BATCH, events_of
 from server.hr.activity.sql import whole_hours_between
 from server.models import Gate, GateEvent, User, UTCDateTime, Visitor, VisitorPass, Worker
+from server.presence import latest_per_person
 
 # A forgotten exit is looked for this far beyond the shift: yesterday's shift still shows today,
 # while the page never has to rank a person's whole history.
@@ -56,55 +56,18 @@ class Presence:
     visitors_on_site: int
 
 
-def latest_per_person(user: User, *, now: datetime, since: datetime) -> Any:
-    """Each person's latest event in (since, now], as a subquery.
-
-    Ranking every event with a window function costs SQLite several times what the two
-    databases' own shortcuts cost: PostgreSQL's DISTINCT ON, and SQLite's rule that with max()
-    the only aggregate, the other columns come from the row that holds the maximum.
-    """
-    columns = (
-        GateEvent.worker_id,
-        GateEvent.visitor_id,
-        GateEvent.visitor_pass_id,
-        GateEvent.gate_id,
-        GateEvent.direction,
-    )
-    criteria = (
-        events_of(user),
-        GateEvent.occurred_at > since,
-        GateEvent.occurred_at <= now,
-        or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None)),
-    )
-    person = (GateEvent.worker_id, GateEvent.visitor_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        latest = (
-            select(*columns, GateEvent.occurred_at)
-            .where(*criteria)
-            .ext(distinct_on(*person))
-            .order_by(*person, GateEvent.occurred_at.desc(), GateEvent.id.desc())
-        )
-    else:
-        latest = (
-            select(*columns, func.max(GateEvent.occurred_at).label("occurred_at"))
-            .where(*criteria)
-            .group_by(*person)
-        )
-    return latest.subquery()
-
-
 def last_entries(user: User, *, now: datetime, since: datetime) -> Select[Any]:
     """Each person whose latest event in (since, now] is an entry, with that entry.
 
     Only what the counts need is joined here; names are looked up for the people shown.
     """
-    latest = latest_per_person(user, now=now, since=since)
+    latest = latest_per_person([events_of(user)], now=now, since=since)
     return (
         select(
             latest.c.worker_id,
             latest.c.visitor_id,
             latest.c.gate_id,
-            latest.c.occurred_at,
+            latest.c.at,
             Worker.department,
             VisitorPass.valid_until,
         )
@@ -112,7 +75,7 @@ def last_entries(user: User, *, now: datetime, since: datetime) -> Select[Any]:
         .outerjoin(Worker, Worker.id == latest.c.worker_id)
         .outerjoin(VisitorPass, VisitorPass.id == latest.c.visitor_pass_id)
         .where(latest.c.direction == "in")
-        .order_by(latest.c.occurred_at.desc())
+        .order_by(latest.c.at.desc())
     )
 
 
@@ -151,7 +114,7 @@ def named_people(user: User, rows: list[Any], gates: dict[int, str]) -> list[Pre
                 code=code,
                 department=row.department or "",
                 gate=gates.get(row.gate_id, ""),
-                since=row.occurred_at,
+                since=row.at,
                 pass_valid_until=row.valid_until,
             )
         )
@@ -162,8 +125,8 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
     """On site now: the latest event is an entry no older than the shift length."""
     cutoff = now - timedelta(hours=shift_hours)
     rows = list(db.session.execute(last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK)))
-    inside = [row for row in rows if row.occurred_at >= cutoff]
-    overdue = [row for row in rows if row.occurred_at < cutoff]
+    inside = [row for row in rows if row.at >= cutoff]
+    overdue = [row for row in rows if row.at < cutoff]
     expired = [row for row in rows if row.valid_until is not None and row.valid_until < now]
     gates = gate_labels(user)
 
@@ -219,7 +182,7 @@ def export_presence_rows(
         .join(Gate, Gate.id == latest.c.gate_id)
         .outerjoin(Worker, Worker.id == latest.c.worker_id)
         .outerjoin(Visitor, Visitor.id == latest.c.visitor_id)
-        .order_by(latest.c.occurred_at.desc())
+        .order_by(latest.c.at.desc())
         .execution_options(yield_per=EXPORT_BATCH)
     )
     return _presence_rows(query, cutoff, statuses)
@@ -231,12 +194,12 @@ def _presence_rows(
     on_site, no_exit = statuses
     for row in db.session.execute(query):
         yield [
-            on_site if row.occurred_at >= cutoff else no_exit,
+            on_site if row.at >= cutoff else no_exit,
             row.worker_name or row.visitor_name,
             row.employee_code or "",
             row.department or "",
             f"{row.gate_code} · {row.gate_name}",
-            row.occurred_at,
+            row.at,
             row.valid_until,
         ]
 
@@ -248,13 +211,13 @@ def hourly_movements(user: User, day: date, *, timezone: str) -> list[tuple[int,
     # same value apart when it checks the GROUP BY expression.
     bucketed = (
         select(
-            whole_hours_between(literal(start, UTCDateTime), GateEvent.occurred_at).label("hour"),
+            whole_hours_between(literal(start, UTCDateTime), GateEvent.corrected_at).label("hour"),
             GateEvent.direction,
         )
         .where(
             events_of(user),
-            GateEvent.occurred_at >= start,
-            GateEvent.occurred_at < end,
+            GateEvent.corrected_at >= start,
+            GateEvent.corrected_at < end,
         )
         .subquery()
     )

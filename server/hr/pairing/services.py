@@ -15,19 +15,20 @@ from sqlalchemy.exc import IntegrityError
 
 from server.access import scoped
 from server.audit import record_audit
-from server.board.intervals import (
+from server.clock import local_day_bounds
+from server.extensions import db
+from server.hr.activity.presence import gate_labels
+from server.hr.activity.services import events_of
+from server.models import GateEvent, PairingResolution, User, Worker
+from server.presence import (
     ENTRY_MISSING,
     EXIT_MISSING,
     SECOND_ENTRY,
     Anomaly,
     Passage,
     anomalies,
+    passage,
 )
-from server.clock import local_day_bounds
-from server.extensions import db
-from server.hr.activity.presence import gate_labels
-from server.hr.activity.services import events_of
-from server.models import GateEvent, PairingResolution, User, Worker
 
 FLAGS = (EXIT_MISSING, SECOND_ENTRY, ENTRY_MISSING)
 FLAG_LABELS = {
@@ -82,13 +83,13 @@ def _found(
     query = select(
         GateEvent.id,
         GateEvent.worker_id,
-        GateEvent.occurred_at,
+        GateEvent.corrected_at,
         GateEvent.direction,
         GateEvent.gate_id,
     ).where(
         events_of(user),
-        GateEvent.occurred_at >= start - shift,
-        GateEvent.occurred_at < end + shift,
+        GateEvent.corrected_at >= start - shift,
+        GateEvent.corrected_at < end + shift,
     )
     if worker_id is None:
         query = query.where(GateEvent.worker_id.is_not(None))
@@ -96,9 +97,7 @@ def _found(
         query = query.where(GateEvent.worker_id == worker_id)
     by_worker: dict[int, list[Passage]] = defaultdict(list)
     for row in db.session.execute(query):
-        by_worker[row.worker_id].append(
-            Passage(row.occurred_at, row.direction, str(row.gate_id), str(row.id))
-        )
+        by_worker[row.worker_id].append(passage(row))
     return [
         (person, anomaly)
         for person, passages in by_worker.items()
@@ -134,7 +133,7 @@ def pairing_flags(
             .join(GateEvent, GateEvent.id == PairingResolution.event_id)
             .outerjoin(User, User.id == PairingResolution.resolved_by_id)
             .add_columns(User.username)
-            .where(GateEvent.occurred_at >= start, GateEvent.occurred_at < end)
+            .where(GateEvent.corrected_at >= start, GateEvent.corrected_at < end)
         )
     }
     if not include_resolved:
@@ -188,8 +187,8 @@ def resolve_flag(
         anomaly.flag == flag and anomaly.passage.event_id == str(event.id)
         for _person, anomaly in _found(
             user,
-            event.occurred_at,
-            event.occurred_at + timedelta(microseconds=1),
+            event.corrected_at,
+            event.corrected_at + timedelta(microseconds=1),
             shift=shift,
             now=now,
             worker_id=event.worker_id,

@@ -569,6 +569,20 @@ def upgrade():
             "ix_gate_event_device_seq", ["device_id", "seq_epoch", "seq"], unique=False
         )
         batch_op.create_index(
+            "ix_gate_event_enterprise_corrected",
+            [
+                "enterprise_id",
+                "corrected_at",
+                "id",
+                "direction",
+                "worker_id",
+                "visitor_id",
+                "gate_id",
+                "visitor_pass_id",
+            ],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_gate_event_enterprise_occurred",
             [
                 "enterprise_id",
@@ -767,6 +781,7 @@ def downgrade():
         batch_op.drop_index("ix_gate_event_worker_occurred")
         batch_op.drop_index("ix_gate_event_visitor_occurred")
         batch_op.drop_index("ix_gate_event_enterprise_occurred")
+        batch_op.drop_index("ix_gate_event_enterprise_corrected")
         batch_op.drop_index("ix_gate_event_device_seq")
 
     op.drop_table("gate_event")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.board.intervals import (
+from server.presence import (
     Interval,
     Passage,
     anomalies,

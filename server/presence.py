@@ -1,7 +1,12 @@
-"""Presence intervals from gate events, and their overlaps: pure, no database, no Flask.
+"""Who is inside, and when: the one module that answers it, for every page and channel.
 
-The rules, in the order events happened (event time, never arrival time, since tablets send late
-and out of order; ties broken by the event id so every run agrees):
+Everything here reasons in the world's time: an event's `corrected_at`, the device's time
+corrected by the clock skew the server measured for that tablet. The device's own clock stays
+on the event (`occurred_at`) for HR to see, but a tablet running two hours behind must not move
+a person out of a contact list or into "gone home". Ties on the same corrected time are broken by
+the event id, the same way on SQLite and PostgreSQL, so every run and both databases agree.
+
+The interval rules, in the order events happened (tablets send late and out of order):
 
 1. `in` opens an interval.
 2. `out` closes the open interval, if it is at most one shift long.
@@ -22,6 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, Subquery, func, or_, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import distinct_on
+
+from server.extensions import db
+from server.models import GateEvent
 
 EXIT_MISSING = "exit_missing"
 SECOND_ENTRY = "second_entry"
@@ -159,3 +172,59 @@ def overlap_seconds(found: Iterable[Overlap]) -> float:
             total += (item.end - start).total_seconds()
             cursor = item.end
     return total
+
+
+def passage(event: Any) -> Passage:
+    """The passage an event (a GateEvent or a row with its columns) stands for, in world time."""
+    return Passage(event.corrected_at, event.direction, str(event.gate_id), str(event.id))
+
+
+def latest_per_person(
+    criteria: Sequence[ColumnElement[bool]], *, now: datetime, since: datetime
+) -> Subquery:
+    """Each person's latest event matching `criteria` in (since, now], as a subquery.
+
+    Its columns: worker_id, visitor_id, visitor_pass_id, gate_id, direction and `at` (the
+    corrected time). Of two events at the same moment the one with the greater id wins.
+    Ranking every event with a window function costs SQLite several times what the two
+    databases' own shortcuts cost: PostgreSQL's DISTINCT ON, and SQLite's rule that with max()
+    the only aggregate, the other columns come from the row that holds the maximum.
+    """
+    columns = (
+        GateEvent.worker_id,
+        GateEvent.visitor_id,
+        GateEvent.visitor_pass_id,
+        GateEvent.gate_id,
+        GateEvent.direction,
+        GateEvent.corrected_at.label("at"),
+    )
+    where = (
+        *criteria,
+        GateEvent.corrected_at > since,
+        GateEvent.corrected_at <= now,
+        or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None)),
+    )
+    person = (GateEvent.worker_id, GateEvent.visitor_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return (
+            select(*columns)
+            .where(*where)
+            .ext(distinct_on(*person))
+            .order_by(*person, GateEvent.corrected_at.desc(), GateEvent.id.desc())
+            .subquery()
+        )
+    # SQLite stores times as fixed-width text and ids as 32 hex digits: their concatenation
+    # sorts as (time, id) does on PostgreSQL, so both pick the same event of a tie.
+    time_then_id = sql_cast(GateEvent.corrected_at, String) + sql_cast(GateEvent.id, String)
+    return select(*columns, func.max(time_then_id)).where(*where).group_by(*person).subquery()
+
+
+def last_passage(criteria: Sequence[ColumnElement[bool]], *, now: datetime) -> Passage | None:
+    """The latest passage matching `criteria` (one person's events) up to `now`, or None."""
+    row = db.session.execute(
+        select(GateEvent.id, GateEvent.corrected_at, GateEvent.direction, GateEvent.gate_id)
+        .where(*criteria, GateEvent.corrected_at <= now)
+        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
+        .limit(1)
+    ).first()
+    return passage(row) if row is not None else None
