@@ -1,0 +1,304 @@
+"""A province's gate records: every daily console page over 1M, 10M and 30M events.
+
+For each size, a fresh database built by the migrations is seeded by server/seed.py's province
+plan (200,000 workers in about 400 enterprises over 8 zones, 2,000 tablets, shifts by day and
+night, absences, forgotten exits, tablets offline for hours that sent late, lost stretches,
+silent tablets), its times relative to the real now, events by COPY on PostgreSQL. The number of
+days sets the size: about 330,000 events a day. Then, logged in as the HR officer of the
+largest enterprise and as the province's inspector (every zone), it prints p50/p95 of each page
+(in-process requests: server time only), of the roster pull, and the time of a daily purge.
+
+Not part of `make test`; `make bench` runs it at 1M only unless BENCH_PROVINCE_SIZES says more.
+It prints figures and asserts nothing.
+Targets: HR pages <= 300 ms p95, board pages <= 500 ms p95, flat from 1M to 30M; purge <= 60 s.
+    .venv/bin/python tests/bench/bench_province.py [--sizes 1m,10m,30m] [--backends postgresql]
+        [--runs 10] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# Run as a script (`make bench`), so the repository root is not on the path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import psycopg
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from server import seed
+from server.extensions import db
+from server.hr.activity.services import Cursor
+from server.models import ConfigValue, Device, GateEvent, User, Worker, utcnow
+from server.tokens import hash_secret, new_secret
+from tests.bench.common import drop_database, fresh_database, migrated_app
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+WORKERS = 200_000
+TABLETS = 2_000
+# Days of records that make each size with the province plan (about 330,000 events a day).
+SIZES = {"1m": 3, "10m": 31, "30m": 93}
+HR = ("bench-hr", "bench-hr-password-16")
+INSPECTOR = ("inspector", "demo-inspector")
+HR_TARGET_MS, BOARD_TARGET_MS = 300, 500
+
+
+def seeded(backend: str, size: str, scratch: Path) -> tuple[str, Flask, float]:
+    url = fresh_database(backend, f"province_{size}", scratch)
+    app = migrated_app(url, session_cookie_secure=False)
+    started = time.perf_counter()
+    with app.app_context():
+        plan = seed.province_plan(WORKERS, TABLETS, SIZES[size])
+        indexes = _drop_event_indexes()
+        seed.seed_world(plan, seed=16, now=utcnow(), end_of_unit=db.session.commit)
+        _restore_indexes(indexes)
+    _analyze(url)
+    return url, app, time.perf_counter() - started
+
+
+def _drop_event_indexes() -> list[str]:
+    """On PostgreSQL, gate_event's secondary indexes go before the load and come back after.
+
+    Building an index once over sorted data is many times faster than keeping five of them up
+    to date through 30 million random inserts; the definitions restored are the migration's.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return []
+    definitions = db.session.execute(
+        text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+            "('gate_event', 'sync_batch') AND indexname NOT LIKE 'pk_%'"
+        )
+    ).all()
+    for name, _definition in definitions:
+        db.session.execute(text(f'DROP INDEX "{name}"'))
+    db.session.commit()
+    return [definition for _name, definition in definitions]
+
+
+def _restore_indexes(definitions: list[str]) -> None:
+    if not definitions:
+        return
+    db.session.execute(text("SET maintenance_work_mem = '512MB'"))
+    for definition in definitions:
+        db.session.execute(text(definition))
+    db.session.commit()
+
+
+def _analyze(url: str) -> None:
+    """Fresh planner statistics and, on PostgreSQL, the visibility map autovacuum would keep."""
+    if url.startswith("postgresql"):
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+    else:
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute("ANALYZE")
+
+
+def _people(app: Flask) -> dict[str, Any]:
+    """The largest enterprise, its HR officer, a tablet token, and whom and when to look at."""
+    with app.app_context():
+        enterprise_id, staff = db.session.execute(
+            select(Worker.enterprise_id, func.count())
+            .group_by(Worker.enterprise_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        user = User(username=HR[0], role="hr", enterprise_id=enterprise_id, full_name="Bench HR")
+        user.set_password(HR[1])
+        token = new_secret()
+        gate_id = db.session.scalar(
+            select(Device.gate_id).where(Device.enterprise_id == enterprise_id).limit(1)
+        )
+        device = Device(
+            enterprise_id=enterprise_id,
+            gate_id=gate_id,
+            label="Bench roster pull",
+            token_hash=hash_secret(token),
+            app_version="bench",
+        )
+        db.session.add_all([user, device])
+        events = db.session.scalar(select(func.count()).select_from(GateEvent))
+        middle = datetime.now(UTC) - timedelta(days=1)
+        worker_id, at, row_id = db.session.execute(
+            select(GateEvent.worker_id, GateEvent.occurred_at, GateEvent.id)
+            .where(
+                GateEvent.enterprise_id == enterprise_id,
+                GateEvent.worker_id.is_not(None),
+                GateEvent.occurred_at < middle,
+            )
+            .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
+            .limit(1)
+        ).one()
+        person = db.session.scalar(select(Worker.full_name).where(Worker.id == worker_id))
+        some_device = db.session.scalar(
+            select(Device.id).where(Device.enterprise_id == enterprise_id).limit(1)
+        )
+        db.session.commit()
+        return {
+            "enterprise_id": enterprise_id,
+            "staff": staff,
+            "events": events,
+            "token": token,
+            "gate_id": gate_id,
+            "device_id": some_device,
+            "worker_id": worker_id,
+            "person": person,
+            "cursor": Cursor(at, str(row_id)).encode(),
+            "at": at,
+        }
+
+
+def _pages(found: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    day = found["at"].astimezone(LOCAL)
+    window = f"start={(day - timedelta(days=1)):%Y-%m-%dT%H:%M}&end={day:%Y-%m-%dT%H:%M}"
+    hr = {
+        "log, first page": "/hr/log",
+        "log, a day 1 day back": f"/hr/log?day_from={day:%Y-%m-%d}&day_to={day:%Y-%m-%d}",
+        "log, next page (cursor)": f"/hr/log?cursor={found['cursor']}",
+        "log, by gate": f"/hr/log?gate_id={found['gate_id']}",
+        "log, by tablet": f"/hr/log?device_id={found['device_id']}",
+        "log, direction out": "/hr/log?direction=out",
+        "log, method manual": "/hr/log?method=manual",
+        "log, sync delay > 1 h": "/hr/log?lag=1h",
+        "log, person by name": f"/hr/log?person={found['person'].split()[-1]}",
+        "person timeline": f"/hr/log/people/{found['worker_id']}",
+        "unknown people": "/hr/log/unresolved",
+        "presence": "/hr/presence",
+        "pairing flags": "/hr/pairing",
+        "roll-call list": "/hr/rollcall",
+        "tablets": "/hr/tablets",
+    }
+    board = {
+        "sync health": "/board/",
+        "enterprise drill-down": f"/board/enterprises/{found['enterprise_id']}",
+        "tablet sync history": f"/board/devices/{found['device_id']}",
+        "province report": "/board/labour",
+        "province report XLSX": "/board/labour?format=xlsx",
+        "gone home": "/board/labour/gone-home",
+        "tracing (1 day)": f"/board/tracing/workers/{found['worker_id']}?{window}",
+        "audit log": "/board/audit",
+    }
+    return hr, board
+
+
+def _timings(client: Any, path: str, runs: int, headers: dict[str, str] | None = None) -> str:
+    first = client.get(path, headers=headers)  # warm caches and the compiled-statement cache
+    if first.status_code != 200:
+        return f"HTTP {first.status_code}"
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        _ = response.data
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[max(0, round(0.95 * len(samples)) - 1)]
+    return f"{statistics.median(samples):.0f} / {p95:.0f}"
+
+
+def _logged_in(app: Flask, credentials: tuple[str, str]) -> Any:
+    client = app.test_client()
+    response = client.post(
+        "/auth/login", data={"username": credentials[0], "password": credentials[1]}
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login of {credentials[0]} answered {response.status_code}")
+    return client
+
+
+def _purge_seconds(app: Flask, days: int) -> str:
+    """The daily purge when the oldest day passes the retention period (30 days at least)."""
+    if days <= 30:
+        return "not measured (fewer than 31 days, the shortest retention is 30)"
+    with app.app_context():
+        db.session.merge(ConfigValue(key="event_retention_days", value=float(days - 1)))
+        before = db.session.scalar(select(func.count()).select_from(GateEvent))
+        db.session.commit()
+    started = time.perf_counter()
+    result = app.test_cli_runner().invoke(args=["purge"])
+    seconds = time.perf_counter() - started
+    with app.app_context():
+        after = db.session.scalar(select(func.count()).select_from(GateEvent))
+    if result.exit_code != 0:
+        return f"failed: {result.output[-300:]}"
+    return f"{seconds:.1f} s for {before - after:,} events (target <= 60 s)"
+
+
+def bench(backend: str, size: str, runs: int, keep: bool) -> dict[str, str]:
+    with tempfile.TemporaryDirectory() as scratch:
+        url, app, seed_seconds = seeded(backend, size, Path(scratch))
+        app.config["WTF_CSRF_ENABLED"] = False
+        found = _people(app)
+        print(
+            f"== {backend} {size}: {found['events']:,} events seeded in {seed_seconds:.0f} s; "
+            f"HR of the largest enterprise ({found['staff']:,} workers)",
+            flush=True,
+        )
+        hr_pages, board_pages = _pages(found)
+        column = {}
+        hr = _logged_in(app, HR)
+        for label, path in hr_pages.items():
+            column[f"HR: {label}"] = _timings(hr, path, runs)
+        inspector = _logged_in(app, INSPECTOR)
+        for label, path in board_pages.items():
+            column[f"board: {label}"] = _timings(inspector, path, runs)
+        pull = app.test_client()
+        headers = {"Authorization": f"Bearer {found['token']}"}
+        column["tablet: roster pull, first page"] = _timings(
+            pull, "/api/v1/sync/roster", runs, headers
+        )
+        column["daily purge"] = _purge_seconds(app, SIZES[size])
+        with app.app_context():
+            db.engine.dispose()
+        if not keep:
+            drop_database(url)
+        return column
+
+
+def main() -> None:
+    # One JSON line per request would bury the table.
+    logging.getLogger("gatelog.request").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_PROVINCE_SIZES", "1m"))
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
+    args = parser.parse_args()
+    columns: dict[str, dict[str, str]] = {}
+    for backend in args.backends.split(","):
+        for size in args.sizes.split(","):
+            if backend == "sqlite" and size != "1m":
+                continue
+            try:
+                columns[f"{backend} {size}"] = bench(backend, size, args.runs, args.keep)
+            except psycopg.OperationalError as error:
+                print(f"== {backend}: skipped, PostgreSQL is not reachable ({error})")
+    if not columns:
+        return
+    names = list(columns)
+    print(f"p50 / p95 ms, {args.runs} runs after one warm-up, in-process requests")
+    print("| page | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for row in next(iter(columns.values())):
+        print(f"| {row} | " + " | ".join(columns[name].get(row, "") for name in names) + " |")
+    print(
+        f"Targets: HR pages <= {HR_TARGET_MS} ms p95, board pages <= {BOARD_TARGET_MS} ms p95, "
+        "flat from 1M to 30M; daily purge <= 60 s."
+    )
+
+
+if __name__ == "__main__":
+    main()
