@@ -20,8 +20,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from server.extensions import db
+from server.extensions import Model, db
 from server.models import (
     Device,
     Enterprise,
@@ -462,7 +463,7 @@ def _add_workers(
         people.append(
             _Person(first_id + number, badge, active, (first_id + number) % 10 == 0, number)
         )
-    _bulk_write("worker", WORKER_COLUMNS, rows)
+    _bulk_write(Worker, WORKER_COLUMNS, rows)
     return people
 
 
@@ -673,7 +674,7 @@ class _Batches:
         """Store the new batches with real ids, point the rows at them, forget closed hours."""
         first = _reserve_ids(SyncBatch, len(self.new))
         real = {row[0]: first + number for number, row in enumerate(self.new)}
-        _bulk_write("sync_batch", BATCH_COLUMNS, [(real[r[0]], *r[1:]) for r in self.new])
+        _bulk_write(SyncBatch, BATCH_COLUMNS, [(real[r[0]], *r[1:]) for r in self.new])
         self.new = []
         self.ids = {
             key: real.get(batch_id, batch_id)
@@ -713,7 +714,7 @@ def _add_events(
         # The table fills in the order records reached the server, enterprises interleaved.
         rows.sort(key=lambda row: row[15])
         batches.write(rows, EPOCH + timedelta(seconds=closes - 2 * 86400))
-        _bulk_write("gate_event", EVENT_COLUMNS, rows)
+        _bulk_write(GateEvent, EVENT_COLUMNS, rows)
         stored += len(rows)
         end_of_unit()
         progress(1)
@@ -762,10 +763,24 @@ def _reserve_ids(model: type[Worker] | type[SyncBatch], count: int) -> int:
     return int(first)
 
 
-def _bulk_write(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """COPY on PostgreSQL, executemany on SQLite, inside the session's transaction."""
+def _bulk_write(
+    model: type[Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """COPY on PostgreSQL, executemany on SQLite, inside the session's transaction.
+
+    Columns the rows leave out get their model's default, as an ORM insert would give them.
+    """
     if not rows:
         return
+    table = model.__table__.name
+    defaults = {
+        column.name: column.default.arg
+        for column in model.__table__.columns
+        if column.name not in columns and isinstance(column.default, ScalarElementColumnDefault)
+    }
+    if defaults:
+        columns = (*columns, *defaults)
+        rows = [(*row, *defaults.values()) for row in rows]
     listed = ", ".join(columns)
     raw: Any = db.session.connection().connection.driver_connection
     if db.session.get_bind().dialect.name == "postgresql":
