@@ -433,12 +433,19 @@ class Tablet:
     """A gate tablet: Chromium with a profile directory that outlives closing the browser."""
 
     def __init__(
-        self, playwright: Any, profile_dir: Path, base_url: str, extra_args: tuple[str, ...] = ()
+        self,
+        playwright: Any,
+        profile_dir: Path,
+        base_url: str,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.playwright = playwright
         self.profile_dir = profile_dir
         self.base_url = base_url
         self.extra_args = list(extra_args)
+        # The browser's environment: a HOME of its own gives it its own certificate store.
+        self.env = env
         self.context: Any = None
         self.page: Any = None
         self.console: list[str] = []
@@ -452,6 +459,7 @@ class Tablet:
             viewport=viewport or {"width": 1280, "height": 800},
             locale="vi-VN",
             timezone_id="Asia/Ho_Chi_Minh",
+            env=self.env,
         )
         # Chrome allows Background Sync unless the user blocks it; Playwright denies what it is
         # not told to grant.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from flask_migrate import upgrade
 from server import create_app
 from server.extensions import db
 from tests.support import scratch_database, settings_for_tests
+
+# Where tests keep rate limits in Redis: CI's TEST_REDIS_URL, else database 4 of the shared one.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
 
 
 def migrated_app(url: str, **overrides: object) -> Flask:

@@ -6,11 +6,8 @@ from flask_migrate import stamp
 
 from server.extensions import db
 from tests.e2e.harness import free_port
-from tests.ops.conftest import dispose, migrated_app
+from tests.ops.conftest import REDIS_URL, dispose, migrated_app
 from tests.support import settings_for_tests
-
-# The shared Redis of this machine: the operations tests use database 4 only.
-REDIS_URL = "redis://127.0.0.1:6379/4"
 
 
 def test_healthz_answers_without_a_session_or_the_database(tmp_path) -> None:

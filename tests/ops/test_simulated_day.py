@@ -22,7 +22,7 @@ from tests.e2e.harness import (
     seed_world,
     wait_until,
 )
-from tests.ops.conftest import dispose, migrated_app
+from tests.ops.conftest import REDIS_URL, dispose, migrated_app
 from tests.support import scratch_database
 
 TABLETS = 3
@@ -61,7 +61,7 @@ def test_push_counters_equal_the_databases_counts_after_a_simulated_day(tmp_path
             **os.environ,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "simulated-day-secret",
-            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/4",
+            "RATELIMIT_STORAGE_URI": REDIS_URL,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "WEB_CONCURRENCY": "2",
             "GUNICORN_BIND": f"127.0.0.1:{port}",
