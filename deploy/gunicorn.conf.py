@@ -5,7 +5,10 @@ Every value can be overridden from the environment file (deploy/gatelog.env.exam
 
 import multiprocessing
 import os
-from pathlib import Path
+
+from server.serving import child_exit, on_starting
+
+__all__ = ["child_exit", "on_starting"]
 
 wsgi_app = "server:create_app()"
 # Caddy on the same host is the only client; the app is never exposed directly.
@@ -22,27 +25,3 @@ graceful_timeout = 30
 accesslog = None
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1,::1"
-
-
-def _metrics_dir() -> Path | None:
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    return Path(directory) if directory else None
-
-
-def on_starting(server):
-    """Counters start from zero with each start of the master: old workers' files go."""
-    directory = _metrics_dir()
-    if directory is None:
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.db"):
-        stale.unlink()
-
-
-def child_exit(server, worker):
-    """A dead worker's live gauges stop counting; its counters keep adding up."""
-    if _metrics_dir() is None:
-        return
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)

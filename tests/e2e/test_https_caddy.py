@@ -7,6 +7,7 @@ stopped, scans kept, server back, every record stored once."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -15,12 +16,13 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.browser import CHROMIUM_FLAGS, require_chromium
-from tests.e2e.harness import Tablet, enrolment_code, free_port, stored_events, wait_until
+from tests.e2e.harness import ROOT, Tablet, enrolment_code, free_port, stored_events, wait_until
 
 HOST = "gate.test"
 DRAIN_TIMEOUT = 90
@@ -41,20 +43,36 @@ def require(program: str, package: str) -> str:
     return path
 
 
-def caddyfile(data_dir: Path, https_port: int, upstream_port: int) -> str:
-    return f"""{{
-	admin off
-	storage file_system {data_dir}
-	skip_install_trust
-	auto_https disable_redirects
-	http_port {free_port()}
-	https_port {https_port}
-}}
-https://{HOST}:{https_port} {{
-	tls internal
-	reverse_proxy 127.0.0.1:{upstream_port}
+def lan_caddyfile(tmp_path: Path, https_port: int, http_port: int, upstream_port: int) -> str:
+    """deploy/Caddyfile.lan as shipped, moved onto this test's host name, ports and folders."""
+    shipped = (ROOT / "deploy" / "Caddyfile.lan").read_text()
+    global_end = shipped.index("\n}\n") + 3
+    test_globals = f"""{{
+\tadmin off
+\tstorage file_system {tmp_path / "caddy-data"}
+\tskip_install_trust
+\thttp_port {http_port}
+\thttps_port {https_port}
 }}
 """
+    config = test_globals + shipped[global_end:]
+    moves = {
+        "https://192.168.1.10, https://gatelog.lan": f"https://{HOST}:{https_port}",
+        "http://192.168.1.10, http://gatelog.lan": f"http://{HOST}:{http_port}",
+        "/var/lib/caddy/.local/share/caddy/pki/authorities/local": str(ca_dir(tmp_path)),
+        "127.0.0.1:8000": f"127.0.0.1:{upstream_port}",
+        "/var/log/caddy/gatelog-access.log": str(tmp_path / "caddy-access.log"),
+    }
+    for shipped_text, here in moves.items():
+        # A changed deploy file must change this test too, never slip past it.
+        assert shipped_text in config, f"deploy/Caddyfile.lan no longer has {shipped_text!r}"
+        config = config.replace(shipped_text, here)
+    return config
+
+
+def ca_dir(tmp_path: Path) -> Path:
+    """Where Caddy keeps its internal CA, under the test's storage folder."""
+    return tmp_path / "caddy-data" / "pki" / "authorities" / "local"
 
 
 def verified_handshake(port: int, root: Path) -> bool:
@@ -70,14 +88,49 @@ def verified_handshake(port: int, root: Path) -> bool:
         return False
 
 
+class LoopbackHTTPS(http.client.HTTPSConnection):
+    """HTTPS to HOST (a name only the browser's resolver rule knows) at 127.0.0.1, verified
+    against one root certificate."""
+
+    def __init__(self, port: int, root: Path) -> None:
+        self.verifier = ssl.create_default_context(cafile=str(root))
+        super().__init__(HOST, port, timeout=10, context=self.verifier)
+
+    def connect(self) -> None:
+        raw = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self.verifier.wrap_socket(raw, server_hostname=HOST)
+
+
+@dataclass
+class Caddy:
+    https_port: int
+    http_port: int
+    root: Path
+
+    def get(self, path: str, *, secure: bool = True) -> tuple[int, dict[str, str], bytes]:
+        """GET for HOST from Caddy: over verified HTTPS, or over plain HTTP."""
+        connection = (
+            LoopbackHTTPS(self.https_port, self.root)
+            if secure
+            else http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        )
+        port = self.https_port if secure else self.http_port
+        connection.request("GET", path, headers={"Host": f"{HOST}:{port}"})
+        response = connection.getresponse()
+        # Header names in lower case: Caddy (Go) rewrites X-Request-ID as X-Request-Id.
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        answer = response.status, headers, response.read()
+        connection.close()
+        return answer
+
+
 @contextlib.contextmanager
-def caddy_in_front(tmp_path: Path, upstream_port: int) -> Iterator[tuple[int, Path]]:
-    """Caddy with `tls internal` on a free port of 127.0.0.1; its data (and CA) in tmp_path."""
+def caddy_in_front(tmp_path: Path, upstream_port: int) -> Iterator[Caddy]:
+    """deploy/Caddyfile.lan served by Caddy on free ports of 127.0.0.1; its CA in tmp_path."""
     caddy = require("caddy", "caddy")
-    port = free_port()
-    data_dir = tmp_path / "caddy-data"
+    ports = Caddy(free_port(), free_port(), ca_dir(tmp_path) / "root.crt")
     config = tmp_path / "Caddyfile"
-    config.write_text(caddyfile(data_dir, port, upstream_port))
+    config.write_text(lan_caddyfile(tmp_path, ports.https_port, ports.http_port, upstream_port))
     env = {
         **os.environ,
         "HOME": str(tmp_path),
@@ -93,14 +146,17 @@ def caddy_in_front(tmp_path: Path, upstream_port: int) -> Iterator[tuple[int, Pa
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    root = data_dir / "pki" / "authorities" / "local" / "root.crt"
     try:
         wait_until(
-            lambda: process.poll() is None and root.exists() and verified_handshake(port, root),
+            lambda: (
+                process.poll() is None
+                and ports.root.exists()
+                and verified_handshake(ports.https_port, ports.root)
+            ),
             30,
-            f"caddy did not serve TLS on {port}; see {log_path}",
+            f"caddy did not serve TLS on {ports.https_port}; see {log_path}",
         )
-        yield port, root
+        yield ports
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -155,12 +211,23 @@ def test_gate_app_over_caddy_https_works_offline_and_stores_each_record_once(
     site, playwright, tmp_path: Path
 ) -> None:
     workers = site.world.workers[:5]
-    with caddy_in_front(tmp_path, site.server.port) as (port, root):
-        base_url = f"https://{HOST}:{port}"
+    with caddy_in_front(tmp_path, site.server.port) as caddy:
+        # What a tablet downloads over the LAN before trusting it (CERTIFICATES.md, step 1).
+        status, _headers, downloaded = caddy.get("/gatelog-root.crt", secure=False)
+        assert status == 200
+        assert downloaded == caddy.root.read_bytes()
+        (tmp_path / "gatelog-root.crt").write_bytes(downloaded)
+        status, headers, _body = caddy.get("/healthz")
+        assert status == 200
+        # Caddy's request id reached the app, which echoes it.
+        assert len(headers["x-request-id"]) == 36
+        assert caddy.get("/metrics")[0] == 404
+
+        base_url = f"https://{HOST}:{caddy.https_port}"
         resolver = f"--host-resolver-rules=MAP {HOST} 127.0.0.1"
         refusal = refused_without_the_root(playwright, base_url, tmp_path / "plain-home", resolver)
         assert "ERR_CERT_AUTHORITY_INVALID" in refusal
-        home = trusted_home(tmp_path, root)
+        home = trusted_home(tmp_path, tmp_path / "gatelog-root.crt")
         tablet = Tablet(
             playwright,
             tmp_path / "tablet",
