@@ -9,13 +9,7 @@ from typing import Any
 from flask import Request
 
 from server.api.errors import ApiError
-from sync.schemas import MAX_BODY_BYTES, MAX_EVENTS, MAX_INFLATED_BYTES
-
-LIMITS = {
-    "max_events": MAX_EVENTS,
-    "max_bytes": MAX_BODY_BYTES,
-    "max_inflated_bytes": MAX_INFLATED_BYTES,
-}
+from sync.schemas import MAX_BODY_BYTES, MAX_INFLATED_BYTES
 
 
 def read_json(request: Request) -> Any:
@@ -26,10 +20,10 @@ def read_json(request: Request) -> Any:
     if encoding not in ("", "identity", "gzip"):
         raise ApiError("unsupported_media_type", {"content_encoding": encoding[:100]})
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise ApiError("payload_too_large", LIMITS)
+        raise ApiError("payload_too_large")
     body = request.stream.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
-        raise ApiError("payload_too_large", LIMITS)
+        raise ApiError("payload_too_large")
     if encoding == "gzip":
         body = _inflate(body)
     try:
@@ -47,7 +41,7 @@ def _inflate(body: bytes) -> bytes:
         raise ApiError("invalid_gzip") from error
     if len(data) > MAX_INFLATED_BYTES:
         # A gzip bomb stops here: never more than the cap is inflated.
-        raise ApiError("payload_too_large", LIMITS)
+        raise ApiError("payload_too_large")
     if not inflater.eof or inflater.unused_data:
         raise ApiError("invalid_gzip")
     return data

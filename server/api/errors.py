@@ -7,6 +7,14 @@ from typing import Any
 from flask import Response
 
 from server.api.answers import json_response
+from sync.schemas import MAX_BODY_BYTES, MAX_EVENTS, MAX_INFLATED_BYTES
+
+# Every 413 of the device API carries the limits, so a client can size its next push.
+LIMITS = {
+    "max_events": MAX_EVENTS,
+    "max_bytes": MAX_BODY_BYTES,
+    "max_inflated_bytes": MAX_INFLATED_BYTES,
+}
 
 # code: (status, English, Vietnamese). Tablets show either language to a guard.
 ERRORS: dict[str, tuple[int, str, str]] = {
@@ -78,6 +86,8 @@ class ApiError(Exception):
 def error_response(code: str, details: dict[str, Any] | None = None) -> tuple[Response, int]:
     status, message, message_vi = ERRORS[code]
     body: dict[str, Any] = {"code": code, "message": message, "message_vi": message_vi}
+    if status == 413:
+        details = {**LIMITS, **(details or {})}
     if details:
         body["details"] = details
     response = json_response({"error": body}, status)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from server.admin.config import effective, ingest_policy
 from server.api.answers import json_response
 from server.api.auth import bearer_token, device_required
-from server.api.body import LIMITS, read_json
+from server.api.body import read_json
 from server.api.errors import ApiError, error_response
 from server.api.services import EnrolmentCodeInvalid, enrol_device
 from server.extensions import db, limiter
@@ -101,8 +101,6 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
 def _push_refused(error: PushRefused) -> tuple[Response, int]:
     db.session.rollback()
     metrics.count_refused_push(error.code)
-    if error.code == "payload_too_large":
-        return error_response("payload_too_large", {**LIMITS, **error.details})
     return error_response(error.code, error.details)
 
 
