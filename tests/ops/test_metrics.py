@@ -3,6 +3,8 @@ to the host itself or to a scraper holding the token."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 from flask import Flask
@@ -13,6 +15,7 @@ from server import create_app
 from server.extensions import db
 from server.models import QuarantinedEvent, utcnow
 from tests.api.wire import batch, event, post_json
+from tests.e2e.harness import ROOT
 from tests.factories import make_device, make_enterprise, make_gate
 from tests.support import settings_for_tests
 
@@ -129,3 +132,22 @@ def test_with_a_token_a_scrape_must_bring_it(app: Flask) -> None:
     )
     assert right.status_code == 200
     assert "gatelog_tablets" in right.get_data(as_text=True)
+
+
+def test_the_grafana_dashboard_names_only_metrics_the_app_exposes(client) -> None:
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"gatelog_[a-z_]+", target["expr"])
+    }
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    text = client.get("/metrics").get_data(as_text=True)
+    exposed = {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in suffixes.get(family.type, ("",))
+    }
+    assert queried
+    assert queried <= exposed, queried - exposed
