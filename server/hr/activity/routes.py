@@ -22,7 +22,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from server.access import get_scoped_or_404, role_required, scoped
-from server.admin.config import max_stay_hours
+from server.admin.config import effective, max_stay_hours
 from server.clock import in_zone, local_today
 from server.exports import Sheet, csv_response, xlsx_response
 from server.extensions import db
@@ -350,13 +350,14 @@ def gate_enrol(gate_id: int):
 @bp.route("/tablets")
 @role_required("hr")
 def tablets():
-    settings = _settings()
+    # The board's thresholds, as the administrator set them: HR and inspectors see one state.
+    thresholds = effective(_settings())
     states = gate_services.list_tablets(
         current_user,
         now=utcnow(),
-        lagging_after=timedelta(minutes=settings.lagging_after_minutes),
-        stale_after=timedelta(hours=settings.stale_after_hours),
-        skew_flag_seconds=settings.skew_flag_seconds,
+        lagging_after=timedelta(minutes=thresholds.lagging_after_minutes),
+        stale_after=timedelta(hours=thresholds.stale_after_hours),
+        skew_flag_seconds=thresholds.skew_flag_seconds,
     )
     return _render("tablets.html", states=states, form=ActionForm())
 
