@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +305,8 @@ def screen_qr(screen_key: str):
     link = url_for("checkin.page", poster_token=poster.token, k=code, _external=True)
     response = Response(qr_svg(link), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Seconds-Left"] = f"{screen.seconds_left(now):.1f}"
+    # Rounded up: "0.0" would tell the screen its window was over while the code still holds.
+    response.headers["X-Seconds-Left"] = f"{math.ceil(screen.seconds_left(now) * 10) / 10:.1f}"
     return response
 
 

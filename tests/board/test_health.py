@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -235,6 +236,12 @@ def test_bad_filters_show_a_message_not_an_error(client, world: World) -> None:
     login(client, world.inspector)
     page = client.get("/board/?zone_id=abc&status=nonsense")
     assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    alerts = re.findall(r'role="alert">([^<]*)<', html)
+    assert any(alert.startswith("Khu công nghiệp:") for alert in alerts), alerts
+    assert any(alert.startswith("Trạng thái:") for alert in alerts), alerts
+    # The bad filters are dropped, not obeyed: every tablet of the inspector's zones is listed.
+    assert "Máy mới" in html
 
 
 def test_drill_down_to_tablet_history_and_gaps(client, world: World) -> None:

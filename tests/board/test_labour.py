@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -156,5 +157,20 @@ def test_report_page_and_summary_export(client, people) -> None:  # type: ignore
 
 def test_bad_province_and_days_are_refused_with_a_message(client, people) -> None:  # type: ignore[no-untyped-def]
     login(client, make_user("admin"))
-    assert client.get("/board/labour/gone-home?days=0").status_code == 200
-    assert client.get("/board/labour?by=nonsense").status_code == 200
+    refused = {
+        "/board/labour/gone-home?days=0": "Số ngày kể từ lượt ra cuối:",
+        "/board/labour/gone-home?province=xyz": "Không phải tỉnh/thành phố hợp lệ.",
+        "/board/labour?by=nonsense": "Cột:",
+    }
+    for url, message in refused.items():
+        page = client.get(url)
+        assert page.status_code == 200, url
+        alerts = re.findall(r'role="alert">([^<]*)<', page.get_data(as_text=True))
+        [alert] = alerts
+        assert message in alert, url
+    # The refused value is left out, not obeyed: the default 14 days still find who went home.
+    page = client.get("/board/labour/gone-home?days=0").get_data(as_text=True)
+    assert "Nghệ An" in page
+    assert 'role="alert"' not in client.get("/board/labour/gone-home?days=14").get_data(
+        as_text=True
+    )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from server.checkin import routes as checkin_routes
 from server.checkin import screen
 from server.extensions import db
 from server.models import GateEvent, GatePoster
@@ -90,9 +91,13 @@ def test_a_pass_covers_ten_minutes_after_the_scan_and_no_more() -> None:
     assert not screen.present_then(None, issued, now)
 
 
-def test_the_screen_shows_a_fresh_qr_and_stops_when_switched_off(client, premises) -> None:
+def test_the_screen_shows_a_fresh_qr_and_stops_when_switched_off(
+    client, premises, monkeypatch
+) -> None:
     poster = put_on_screen(client, premises)
     key = poster.screen_key
+    window_start = datetime(2026, 11, 23, 3, 0, 30, tzinfo=UTC)
+    monkeypatch.setattr(checkin_routes, "utcnow", lambda: window_start + timedelta(seconds=10))
 
     page = client.get(f"/c/screen/{key}")
     qr = client.get(f"/c/screen/{key}/qr.svg")
@@ -101,7 +106,11 @@ def test_the_screen_shows_a_fresh_qr_and_stops_when_switched_off(client, premise
     assert f"/c/screen/{key}/qr.svg" in page.get_data(as_text=True)
     assert qr.mimetype == "image/svg+xml"
     assert qr.headers["Cache-Control"] == "no-store"
-    assert 0 < float(qr.headers["X-Seconds-Left"]) <= screen.WINDOW_SECONDS
+    assert qr.headers["X-Seconds-Left"] == "20.0"
+    # At the very end of the window the screen still waits a moment, never "0.0".
+    monkeypatch.setattr(checkin_routes, "utcnow", lambda: window_start + timedelta(seconds=29.96))
+    assert client.get(f"/c/screen/{key}/qr.svg").headers["X-Seconds-Left"] == "0.1"
+    monkeypatch.undo()
     assert client.get("/c/screen/NOSUCHKEY").status_code == 404
 
     login(client, make_user("hr", enterprise=premises.enterprise))
