@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 CellValue = str | int | float | date | datetime | None
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+PDF_MIMETYPE = "application/pdf"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel detects UTF-8 in a CSV only by this byte-order mark; without it Vietnamese is mojibake.
@@ -158,7 +159,10 @@ def _xlsx_chunks(sheets: Iterable[Sheet], zone: ZoneInfo) -> Iterator[bytes]:
 def _download(body: Iterator[str] | Iterator[bytes], filename: str, mimetype: str) -> Response:
     # stream_with_context keeps the request (and so the database session) alive while the rows,
     # often a lazy query, are read after the view has returned.
-    response = Response(stream_with_context(body), mimetype=mimetype)
+    return _attachment(Response(stream_with_context(body), mimetype=mimetype), filename)
+
+
+def _attachment(response: Response, filename: str) -> Response:
     # RFC 6266: an ASCII name for old clients, the exact UTF-8 name for the rest.
     response.headers.set(
         "Content-Disposition",
@@ -181,6 +185,11 @@ def csv_response(
 ) -> Response:
     """A streamed CSV download (UTF-8 with BOM, CRLF) of `header` then `rows`."""
     return _download(_csv_chunks(header, rows, _zone()), filename, CSV_MIMETYPE)
+
+
+def document_response(filename: str, content: bytes, mimetype: str) -> Response:
+    """A finished document (a PDF, a laid-out XLSX) as a download."""
+    return _attachment(Response(content, mimetype=mimetype), filename)
 
 
 def xlsx_response(filename: str, sheets: Iterable[Sheet]) -> Response:

@@ -25,6 +25,11 @@ from vietnam_provinces import Province
 from server.text import fold
 
 PROVINCE_NAMES: dict[int, str] = {int(p.code): p.name for p in Province.iter_all()}
+# As a document names it: "Tỉnh Bắc Ninh", "Thành phố Hà Nội".
+PROVINCE_FULL_NAMES: dict[int, str] = {
+    code: name if name.startswith("Thành phố ") else f"Tỉnh {name}"
+    for code, name in PROVINCE_NAMES.items()
+}
 
 
 def _short(name: str) -> str:

@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
@@ -101,4 +102,45 @@ for _spec in EDITABLE:
             places=None,
             validators=[DataRequired(), NumberRange(_spec.minimum, _spec.maximum)],
         ),
+    )
+
+
+class LetterheadForm(FlaskForm):
+    """Decree 30/2020's header and signature block of the board's documents."""
+
+    superior_body = StringField(
+        _l("Superior body"),
+        description=_l("First line of the header, e.g. UBND TỈNH BẮC GIANG"),
+        validators=[Length(max=200)],
+    )
+    body = StringField(
+        _l("Issuing body"),
+        description=_l("e.g. BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP"),
+        validators=[DataRequired(), Length(max=200)],
+    )
+    number_suffix = StringField(
+        _l("Document number suffix"),
+        description=_l("What follows the number, e.g. BQL-LĐ in “Số: …/BQL-LĐ”"),
+        validators=[Length(max=60)],
+    )
+    place = StringField(
+        _l("Place of issue"),
+        description=_l("e.g. Bắc Giang, in “Bắc Giang, ngày … tháng … năm …”"),
+        validators=[DataRequired(), Length(max=100)],
+    )
+    signer_capacity = StringField(
+        _l("Signing on behalf of"),
+        description=_l("e.g. KT. TRƯỞNG BAN; leave empty when the head signs"),
+        validators=[Length(max=100)],
+    )
+    signer_title = StringField(
+        _l("Signer's title"),
+        description=_l("e.g. PHÓ TRƯỞNG BAN"),
+        validators=[DataRequired(), Length(max=100)],
+    )
+    signer_name = StringField(_l("Signer's name"), validators=[DataRequired(), Length(max=100)])
+    recipients = TextAreaField(
+        _l("Recipients (Nơi nhận)"),
+        description=_l("One per line, e.g. “Như trên;” then “Lưu: VT.”"),
+        validators=[Length(max=1000)],
     )

@@ -8,10 +8,11 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from server.access import get_scoped_or_404, role_required
-from server.admin import bp, config, services
+from server.admin import bp, config, letterhead, services
 from server.admin.forms import (
     ROLE_LABELS,
     EnterpriseForm,
+    LetterheadForm,
     NewUserForm,
     PasswordForm,
     SettingsForm,
@@ -221,3 +222,16 @@ def settings():
     return render_template(
         "admin/settings.html", form=form, fields=config.EDITABLE, defaults=defaults
     )
+
+
+@bp.route("/letterhead", methods=["GET", "POST"])
+@admin_only
+def letterhead_settings():
+    saved = letterhead.current()
+    form = LetterheadForm(obj=saved)
+    if form.validate_on_submit():
+        values = {name: (form[name].data or "").strip() for name in letterhead.FIELDS}
+        letterhead.save(current_user, values, now=utcnow())
+        flash(_("Letterhead saved: the next documents carry it."), "info")
+        return redirect(url_for("admin.letterhead_settings"))
+    return render_template("admin/letterhead.html", form=form)

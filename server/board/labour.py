@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
@@ -38,6 +38,7 @@ class ProvinceRow:
     cells: dict[tuple[str, int | None], int] = field(default_factory=dict)
     inside: int = 0
     outside: int = 0
+    women: int = 0
 
     @property
     def total(self) -> int:
@@ -85,6 +86,7 @@ def province_report(user: User, scope: Scope) -> ProvinceReport:
             column_name,
             Enterprise.zone_id,
             func.count(Worker.id),
+            func.sum(case((Worker.sex == "F", 1), else_=0)),
         )
         .group_by(
             Worker.home_province_code,
@@ -97,13 +99,14 @@ def province_report(user: User, scope: Scope) -> ProvinceReport:
     rows: dict[int | None, ProvinceRow] = {}
     columns: dict[tuple[str, int | None], Column] = {}
     totals = ProvinceRow(code=None, name="")
-    for code, raw, key, name, zone_id, count in db.session.execute(counts):
+    for code, raw, key, name, zone_id, count, women in db.session.execute(counts):
         inside = zone_id is not None
         column = ("in" if inside else "out", key if inside or scope.by == "enterprise" else None)
         columns.setdefault(column, Column(column, name or "", inside))
         row = rows.setdefault(code, ProvinceRow(code=code, name=province_name(code)))
         for target in (row, totals):
             target.cells[column] = target.cells.get(column, 0) + count
+            target.women += int(women or 0)
             if inside:
                 target.inside += count
             else:

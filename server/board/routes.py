@@ -11,8 +11,9 @@ from flask_login import current_user
 
 from server import exports
 from server.access import get_scoped_or_404, role_required
+from server.admin import letterhead
 from server.admin.config import effective
-from server.board import auditlog, bp, health, labour, tracing, wording
+from server.board import auditlog, bp, documents, health, labour, tracing, wording
 from server.board.forms import (
     AuditFilterForm,
     HealthFilterForm,
@@ -21,7 +22,7 @@ from server.board.forms import (
     TracingForm,
     local_to_utc,
 )
-from server.clock import local_day_bounds
+from server.clock import local_day_bounds, local_today
 from server.models import Device, Enterprise, Visitor, Worker, Zone, utcnow
 from server.provinces import province_name
 
@@ -306,6 +307,86 @@ def labour_workers():
     workers = labour.worker_list(current_user, scope, provinces=provinces)
     suffix = province_name(provinces[0]) if provinces and provinces[0] else "all"
     return exports.xlsx_response(f"workers-{suffix}-{now:%Y%m%d}.xlsx", _worker_sheets(workers))
+
+
+def _document_letterhead() -> documents.Letterhead:
+    saved = letterhead.current()
+    return documents.Letterhead(
+        superior_body=saved.superior_body,
+        body=saved.body,
+        number_suffix=saved.number_suffix,
+        place=saved.place,
+        signer_capacity=saved.signer_capacity,
+        signer_title=saved.signer_title,
+        signer_name=saved.signer_name,
+        recipients=tuple(line.strip() for line in saved.recipients.splitlines() if line.strip()),
+    )
+
+
+def _area(scope: labour.Scope) -> str:
+    """Where the document's workers work, in the words of its title."""
+    if scope.enterprise_id is not None:
+        return get_scoped_or_404(Enterprise, scope.enterprise_id).name
+    if scope.zone_id is not None:
+        return f"các doanh nghiệp trong {get_scoped_or_404(Zone, scope.zone_id).name}"
+    return "các doanh nghiệp trong và ngoài các khu công nghiệp"
+
+
+def _document_download(document: documents.Document, fmt: str):  # type: ignore[no-untyped-def]
+    if fmt == "pdf":
+        content, mimetype = documents.to_pdf(document), exports.PDF_MIMETYPE
+    else:
+        content, mimetype = documents.to_xlsx(document), exports.XLSX_MIMETYPE
+    return exports.document_response(f"{document.filename}.{fmt}", content, mimetype)
+
+
+@bp.route("/labour/appendix-01.<any(xlsx, pdf):document_format>")
+@role_required(*BOARD_ROLES)
+def labour_appendix(document_format: str):
+    form = LabourFilterForm()
+    form.validate()
+    scope = _labour_scope(form)
+    report = labour.province_report(current_user, scope)
+    now = utcnow()
+    document = documents.appendix_01(
+        report,
+        _document_letterhead(),
+        area=_area(scope),
+        as_of=local_today(now, current_app.config["GATELOG"].timezone),
+        by_enterprise=scope.by == "enterprise",
+    )
+    return _document_download(document, document_format)
+
+
+@bp.route("/labour/province-list.<any(xlsx, pdf):document_format>")
+@role_required(*BOARD_ROLES)
+def labour_province_list(document_format: str):
+    form = LabourFilterForm()
+    provinces = _provinces_asked(form) if form.validate() else None
+    if not provinces:
+        message = _("Choose one province: each province's list is its own document.")
+        return render_template("error.html", status=400, message=message), 400
+    scope = _labour_scope(form)
+    workers = list(labour.worker_list(current_user, scope, provinces=provinces))
+    now = utcnow()
+    labour.record_export(
+        current_user,
+        "board.export_province_list",
+        scope,
+        now=now,
+        ip=request.remote_addr or "",
+        province=form.value("province"),
+        rows=len(workers),
+        format=document_format,
+    )
+    document = documents.province_list(
+        workers,
+        provinces[0],
+        _document_letterhead(),
+        area=_area(scope),
+        as_of=local_today(now, current_app.config["GATELOG"].timezone),
+    )
+    return _document_download(document, document_format)
 
 
 @bp.route("/labour/gone-home")

@@ -7,7 +7,7 @@ from server.models.checkin import (
     GatePoster,
     SelfCheckin,
 )
-from server.models.config import ConfigValue
+from server.models.config import ConfigValue, Letterhead
 from server.models.events import DIRECTIONS, METHODS, GateEvent, QuarantinedEvent, SyncBatch
 from server.models.org import ROLES, Device, EnrolmentCode, Enterprise, Gate, User, Zone
 from server.models.pairing import PairingResolution
@@ -34,6 +34,7 @@ __all__ = [
     "Gate",
     "GateEvent",
     "GatePoster",
+    "Letterhead",
     "PairingResolution",
     "PurgedSeqRange",
     "QuarantinedEvent",

@@ -36,6 +36,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 VALUE_ARGUMENTS = {
     "day": "2026-01-01",
     "fmt": "csv",
+    "document_format": "pdf",
     "format": "csv",
     "province_code": "24",
     "filename": "x.csv",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 13:28:01.909969
+Create Date: 2026-12-02 13:53:36.575315
 
 """
 
@@ -298,6 +298,24 @@ def upgrade():
             "ix_gate_poster_enterprise_gate", ["enterprise_id", "gate_id"], unique=False
         )
 
+    op.create_table(
+        "letterhead",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("superior_body", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.String(length=200), nullable=False),
+        sa.Column("number_suffix", sa.String(length=60), nullable=False),
+        sa.Column("place", sa.String(length=100), nullable=False),
+        sa.Column("signer_capacity", sa.String(length=100), nullable=False),
+        sa.Column("signer_title", sa.String(length=100), nullable=False),
+        sa.Column("signer_name", sa.String(length=100), nullable=False),
+        sa.Column("recipients", sa.String(length=1000), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["user.id"], name=op.f("fk_letterhead_updated_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_letterhead")),
+    )
     op.create_table(
         "roster_import",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -816,6 +834,7 @@ def downgrade():
         batch_op.drop_index("ix_roster_import_enterprise_created")
 
     op.drop_table("roster_import")
+    op.drop_table("letterhead")
     with op.batch_alter_table("gate_poster", schema=None) as batch_op:
         batch_op.drop_index("ix_gate_poster_enterprise_gate")
 
