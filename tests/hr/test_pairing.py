@@ -79,11 +79,20 @@ def test_night_shift_is_no_flag_while_forgotten_exit_and_second_entry_are(site) 
 
 
 def test_entry_still_inside_its_shift_is_not_flagged_yet(site) -> None:
-    assert ("Quên Ra", "exit_missing", None) not in listed(site["hr"], now=local(DAY, "19:59"))
+    # Quên Ra entered at 08:00: the shift ends at 20:00; the second entry is a flag already.
+    assert listed(site["hr"], now=local(DAY, "19:59")) == [
+        ("Vào Hai Lần", "second_entry", "G2 · Cổng phụ")
+    ]
+    assert ("Quên Ra", "exit_missing", None) in listed(site["hr"], now=local(DAY, "20:00"))
 
 
 def test_flags_are_those_of_events_inside_the_days_chosen(site) -> None:
+    both = [("Quên Ra", "exit_missing", None), ("Vào Hai Lần", "second_entry", "G2 · Cổng phụ")]
+    assert listed(site["hr"], day_from=DAY, day_to=DAY) == both
     assert listed(site["hr"], day_from=DAY + timedelta(days=1)) == []
+    assert (
+        listed(site["hr"], day_from=DAY - timedelta(days=1), day_to=DAY - timedelta(days=1)) == []
+    )
 
 
 def test_resolving_hides_the_flag_keeps_the_event_and_is_audited(site) -> None:
@@ -221,11 +230,17 @@ def test_resolving_needs_the_csrf_token(client, app, csrf_enabled, recent) -> No
         "/auth/login",
         data={"username": recent["hr"].username, "password": PASSWORD, "csrf_token": token},
     )
-    response = client.post(
-        f"/hr/pairing/events/{recent['forgotten'].id}/resolve", data={"flag": "exit_missing"}
-    )
+    url = f"/hr/pairing/events/{recent['forgotten'].id}/resolve"
+    response = client.post(url, data={"flag": "exit_missing"})
     assert response.status_code == 400
+    assert "Biểu mẫu đã hết hạn hoặc bị gửi hai lần" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
+    # The same post with the page's token goes through: the token was all it lacked.
+    page = client.get("/hr/pairing").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    done = client.post(url, data={"flag": "exit_missing", "csrf_token": token})
+    assert done.status_code == 302
+    assert db.session.scalar(select(func.count(PairingResolution.id))) == 1
 
 
 def test_retention_purge_of_an_event_takes_its_resolution_along(site) -> None:
