@@ -26,7 +26,8 @@ from server.checkin import bp, screen, services
 from server.checkin.schemas import CheckinSchema, IdentitySchema
 from server.errors import handle_http_error
 from server.extensions import limiter
-from server.models import GatePoster, utcnow
+from server.models.checkin import GatePoster
+from server.models.types import utcnow
 from server.qr import qr_svg
 from server.settings import Settings
 

@@ -19,14 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from server import phones
 from server.checkin import screen
 from server.extensions import db
-from server.models import (
-    DeclarationQuestion,
-    Gate,
-    GateEvent,
-    GatePoster,
-    Visitor,
-    Worker,
-)
+from server.models.checkin import DeclarationQuestion, GatePoster
+from server.models.events import GateEvent
+from server.models.org import Gate
+from server.models.people import Visitor, Worker
 from server.presence import last_passage
 from server.sync_store import SqlSyncStore
 from sync.engine import SELF, Delivery, Entry, Policy, Refusal, Source, ingest, true_times

@@ -1,14 +1,17 @@
 """The data model; importing this package registers every table on the metadata."""
 
 from server.models.audit import AuditLog
-from server.models.checkin import (
-    DeclarationAnswer,
-    DeclarationQuestion,
-    GatePoster,
-    SelfCheckin,
-)
+from server.models.checkin import DeclarationQuestion, GatePoster
 from server.models.config import ConfigValue, Letterhead
-from server.models.events import DIRECTIONS, METHODS, GateEvent, QuarantinedEvent, SyncBatch
+from server.models.events import (
+    DIRECTIONS,
+    METHODS,
+    DeclarationAnswer,
+    GateEvent,
+    QuarantinedEvent,
+    SelfCheckin,
+    SyncBatch,
+)
 from server.models.org import ROLES, Device, EnrolmentCode, Enterprise, Gate, User, Zone
 from server.models.pairing import PairingResolution
 from server.models.people import Visitor, VisitorPass, Worker

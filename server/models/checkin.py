@@ -1,8 +1,8 @@
-"""Self check-in: the QR posters of each gate, the declaration questions and their answers."""
+"""Self check-in: the QR posters of each gate and the declaration questions (the check-ins and
+their answers are gate records: server/models/events.py)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
@@ -73,29 +73,3 @@ class DeclarationQuestion(Model):
         if self.alert_on == "any":
             return bool(answer.strip())
         return bool(self.alert_on) and answer == self.alert_on
-
-
-class SelfCheckin(Model):
-    """What a self check-in adds to its GateEvent: the poster it came through."""
-
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id"), primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
-    poster_id: Mapped[int] = mapped_column(ForeignKey("gate_poster.id"), index=True)
-
-    poster: Mapped[GatePoster] = relationship()
-    answers: Mapped[list[DeclarationAnswer]] = relationship(
-        primaryjoin="SelfCheckin.event_id == foreign(DeclarationAnswer.event_id)",
-        order_by="DeclarationAnswer.id",
-        viewonly=True,
-    )
-
-
-class DeclarationAnswer(Model):
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id"), index=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("declaration_question.id"))
-    answer: Mapped[str] = mapped_column(String(200))
-    alert: Mapped[bool] = mapped_column(default=False)
-
-    question: Mapped[DeclarationQuestion] = relationship()

@@ -1,4 +1,8 @@
-"""What the gates recorded, what they could not, and each push that brought it."""
+"""What the gates recorded, what they could not, and each push that brought it.
+
+These are the gate records: only the sync engine's store writes them (an import contract in
+pyproject.toml keeps the channels away from this module).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import Model
+from server.models.checkin import DeclarationQuestion, GatePoster
 from server.models.types import UTCDateTime, utcnow
 
 DIRECTIONS = ("in", "out")
@@ -125,3 +130,29 @@ class QuarantinedEvent(Model):
     message: Mapped[str] = mapped_column(Text, default="")
     raw: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SelfCheckin(Model):
+    """What a self check-in adds to its GateEvent: the poster it came through."""
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    poster_id: Mapped[int] = mapped_column(ForeignKey("gate_poster.id"), index=True)
+
+    poster: Mapped[GatePoster] = relationship()
+    answers: Mapped[list[DeclarationAnswer]] = relationship(
+        primaryjoin="SelfCheckin.event_id == foreign(DeclarationAnswer.event_id)",
+        order_by="DeclarationAnswer.id",
+        viewonly=True,
+    )
+
+
+class DeclarationAnswer(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("declaration_question.id"))
+    answer: Mapped[str] = mapped_column(String(200))
+    alert: Mapped[bool] = mapped_column(default=False)
+
+    question: Mapped[DeclarationQuestion] = relationship()

@@ -18,7 +18,8 @@ from server.hr.backfill.forms import FROM_FILE, CommitForm, EntryForm, PaperFile
 from server.hr.backfill.paper import read_paper_log
 from server.hr.backfill.services import Options, Plan, commit_backfill, plan_backfill
 from server.hr.roster.importer import ImportFileError
-from server.models import Gate, utcnow
+from server.models.org import Gate
+from server.models.types import utcnow
 
 
 def _gates() -> list[Gate]:

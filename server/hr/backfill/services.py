@@ -22,7 +22,8 @@ from server.access import scoped
 from server.audit import record_audit
 from server.extensions import db
 from server.hr.roster.normalise import DATE_FORMATS, text
-from server.models import Gate, User, Worker
+from server.models.org import Gate, User
+from server.models.people import Worker
 from server.sync_store import SqlSyncStore
 from server.text import fold
 from sync.engine import (

@@ -11,7 +11,7 @@ from server.hr import bp
 from server.hr.outbox.forms import OutboxFileForm
 from server.hr.outbox.messages import FILE_PROBLEMS, STATUSES
 from server.hr.outbox.services import OutboxFileRefused, import_outbox_file
-from server.models import utcnow
+from server.models.types import utcnow
 
 
 @bp.route("/tablets/outbox-file", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from server.access import scoped
 from server.audit import record_audit
 from server.extensions import db
-from server.models import Device, User
+from server.models.org import Device, User
 from server.sync_store import SqlSyncStore
 from sync.engine import Policy, apply_tablet_file
 from sync.outbox_file import OutboxFileSchema, push_bodies, signature_is_valid
