@@ -31,6 +31,8 @@ from sqlalchemy import (
     CursorResult,
     Delete,
     String,
+    and_,
+    case,
     delete,
     exists,
     func,
@@ -127,6 +129,9 @@ def plan_purge(now: datetime, policy: Policy) -> list[CategoryOutcome]:
     visitors.counts["event_details_cleared"] = _count(
         select(func.count(GateEvent.id)).where(*_details_are_old(visitors.cutoff))
     )
+    visitors.counts["quarantined_input_cleared"] = _count(
+        select(func.count(QuarantinedEvent.id)).where(*_raw_input_is_old(visitors.cutoff))
+    )
     old_event = GateEvent.occurred_at < events.cutoff
     events.counts["gate_events"] = _count(select(func.count(GateEvent.id)).where(old_event))
     events.counts["self_checkins"] = _count(
@@ -185,6 +190,9 @@ def purge(
     )
     visitors.counts["event_details_cleared"] = in_chunks(
         lambda: _clear_event_details(visitors.cutoff, chunk_size)
+    )
+    visitors.counts["quarantined_input_cleared"] = in_chunks(
+        lambda: _clear_quarantined_input(visitors.cutoff, chunk_size)
     )
     events.counts.update(_purge_events(events.cutoff, ZoneInfo(timezone), chunk_size, end_of_chunk))
     events.counts["quarantined_events"] = in_chunks(
@@ -293,12 +301,27 @@ def _anonymise_visitors(cutoff: datetime, chunk_size: int) -> int:
     return len(ids)
 
 
+def _not_a_worker() -> ColumnElement[bool]:
+    return GateEvent.subject_kind != "worker"
+
+
+def _typed_name() -> ColumnElement[bool]:
+    # A name the guard typed for someone who is not on the roster: the visitor's own data.
+    return and_(GateEvent.subject_type == "text", _not_a_worker(), GateEvent.subject_value != "")
+
+
 def _details_are_old(cutoff: datetime) -> list[ColumnElement[bool]]:
+    """An event older than the visitors' period still holding a copy of a visitor's data:
+    the details a tablet sent, the name a guard typed, or a note (what a CCCD chip gave)."""
     # The push path stores "no details" as JSON null and older rows may hold SQL NULL: the text
     # form of both is 'null' here, on SQLite and PostgreSQL alike.
     return [
         GateEvent.occurred_at < cutoff,
-        func.coalesce(sql_cast(GateEvent.visitor_details, String), "null") != "null",
+        or_(
+            func.coalesce(sql_cast(GateEvent.visitor_details, String), "null") != "null",
+            _typed_name(),
+            and_(_not_a_worker(), GateEvent.note.is_not(None)),
+        ),
     ]
 
 
@@ -309,9 +332,29 @@ def _clear_event_details(cutoff: datetime, chunk_size: int) -> int:
     if not ids:
         return 0
     # The stored content hash is kept, so a late resend of the event is still acked duplicate.
+    # A worker's typed name and notes follow the gate records' period instead.
     db.session.execute(
-        update(GateEvent).where(GateEvent.id.in_(ids)).values(visitor_details=null())
+        update(GateEvent)
+        .where(GateEvent.id.in_(ids))
+        .values(
+            visitor_details=null(),
+            subject_value=case((_typed_name(), ""), else_=GateEvent.subject_value),
+            note=case((_not_a_worker(), null()), else_=GateEvent.note),
+        )
     )
+    return len(ids)
+
+
+def _raw_input_is_old(cutoff: datetime) -> list[ColumnElement[bool]]:
+    return [QuarantinedEvent.received_at < cutoff, QuarantinedEvent.raw != ""]
+
+
+def _clear_quarantined_input(cutoff: datetime, chunk_size: int) -> int:
+    """Refused input as sent may name a visitor: its text goes with the visitors' period; the
+    row (reason, device, batch) stays for the gate records' period."""
+    if not (ids := _next_chunk(QuarantinedEvent.id, _raw_input_is_old(cutoff), chunk_size)):
+        return 0
+    db.session.execute(update(QuarantinedEvent).where(QuarantinedEvent.id.in_(ids)).values(raw=""))
     return len(ids)
 
 

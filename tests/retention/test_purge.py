@@ -196,6 +196,7 @@ def test_stale_visitors_are_anonymised_not_deleted_and_tablets_hear_of_it() -> N
     assert visitors == {
         "visitors_anonymised": 1,
         "event_details_cleared": 1,
+        "quarantined_input_cleared": 0,
         "roll_call_visitors_cleared": 0,
     }
     anonymised = db.session.get(Visitor, stale.visitor_id)
@@ -209,6 +210,7 @@ def test_stale_visitors_are_anonymised_not_deleted_and_tablets_hear_of_it() -> N
     assert by_category(plan_purge(NOW, POLICY))["visitors"] == {
         "visitors_anonymised": 0,
         "event_details_cleared": 0,
+        "quarantined_input_cleared": 0,
         "roll_call_visitors_cleared": 0,
     }
 
