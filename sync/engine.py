@@ -97,6 +97,46 @@ REASONS: dict[str, tuple[str, str]] = {
         "This id belongs to a roll call of another tablet.",
         "Mã này thuộc về một lần điểm danh của máy tính bảng khác.",
     ),
+    # Refusals of self check-in, as HR reads them in the quarantine list.
+    "wrong_pair": (
+        "Self check-in: no active worker has this employee code and phone.",
+        "Tự khai báo: không có công nhân đang làm việc nào có mã nhân viên và số điện thoại này.",
+    ),
+    "not_at_gate": (
+        "Self check-in: the page was not opened at the gate's screen at that time.",
+        "Tự khai báo: trang không được mở tại màn hình của cổng vào lúc đó.",
+    ),
+    "bad_time": (
+        "The time cannot be true (in the future, or outside the accepted range).",
+        "Thời điểm không thể đúng (ở tương lai, hoặc ngoài khoảng chấp nhận).",
+    ),
+    "unknown_question": (
+        "Self check-in: an answer is to a question this enterprise does not have.",
+        "Tự khai báo: có câu trả lời cho câu hỏi mà doanh nghiệp này không có.",
+    ),
+    "bad_answer": (
+        "Self check-in: a yes/no question got another answer.",
+        "Tự khai báo: câu hỏi có/không nhận câu trả lời khác.",
+    ),
+    "declaration_missing": (
+        "Self check-in: an entry without the health declaration's answers.",
+        "Tự khai báo: lượt vào thiếu câu trả lời khai báo y tế.",
+    ),
+    # Refusals of paper backfill lines.
+    "missing_gate": ("Paper line: no gate.", "Dòng sổ giấy: không có cổng."),
+    "unknown_code": (
+        "Paper line: no worker of the roster has this employee code.",
+        "Dòng sổ giấy: không công nhân nào trong danh sách có mã nhân viên này.",
+    ),
+    "missing_person": (
+        "Paper line: neither an employee code nor a name.",
+        "Dòng sổ giấy: không có mã nhân viên cũng không có tên.",
+    ),
+    "too_long": ("Paper line: the name is too long.", "Dòng sổ giấy: tên quá dài."),
+    "bad_direction": (
+        "Paper line: the direction must be in or out.",
+        "Dòng sổ giấy: hướng phải là vào hoặc ra.",
+    ),
 }
 
 _envelope_schema = PushEnvelopeSchema()

@@ -24,6 +24,7 @@ from server.models import (
 )
 from tests.checkin.helpers import checkin_body
 from tests.factories import (
+    login,
     make_enterprise,
     make_event,
     make_gate,
@@ -485,3 +486,18 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, premises) -> Non
     assert answer.status_code == 413
     assert answer.get_json()["error"]["code"] == "request_entity_too_large"
     assert events() == []
+
+
+def test_a_refused_checkin_is_quarantined_and_hr_reads_why(client, premises) -> None:
+    wrong = checkin_body({"worker": {"employee_code": "NV00042", "phone": "0900000000"}})
+
+    answer = client.post(f"{premises.base}/checkins", json=wrong)
+
+    assert answer.get_json()["error"]["code"] == "wrong_pair"
+    assert db.session.scalar(select(func.count(GateEvent.id))) == 0
+    [kept] = db.session.scalars(select(QuarantinedEvent)).all()
+    assert (kept.reason, kept.event_id, kept.device_id) == ("wrong_pair", wrong["id"], None)
+    assert json.loads(kept.raw)["worker"]["phone"] == "0900000000"
+    login(client, make_user("hr", enterprise=premises.enterprise))
+    page = client.get("/hr/log/quarantined").get_data(as_text=True)
+    assert "không có công nhân đang làm việc nào có mã nhân viên và số điện thoại này" in page
