@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -61,8 +61,14 @@ def handle_http_error(error: HTTPException):
         retry_after = error.get_response().headers.get("Retry-After")
         if status in (429, 503):
             response.headers["Retry-After"] = retry_after or "30"
-        return response, status
-    return render_template("error.html", status=status, message=_page_title(status)), status
+    else:
+        page = render_template("error.html", status=status, message=_page_title(status))
+        response = make_response(page, status)
+    # A 405 names the methods the URL takes (RFC 9110): werkzeug's own answer has the header.
+    allow = error.get_response().headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response, status
 
 
 def handle_csrf_error(error: CSRFError):

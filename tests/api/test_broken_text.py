@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from server.api.answers import encode_json
 from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.models import Device, Gate, GateEvent, QuarantinedEvent, RollCall, utcnow
@@ -157,3 +160,19 @@ def test_a_roll_call_with_broken_text_is_refused_and_nothing_stored(
     assert response.status_code == 400
     assert answer_of(response)["error"]["code"] == "validation_error"
     assert counted(RollCall) == 0
+
+
+# Any text at all, lone surrogates included (Hypothesis leaves them out unless asked).
+ANY_TEXT = st.text(st.characters() | st.integers(0xD800, 0xDFFF).map(chr))
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_every_answer_is_utf8_json_that_parses_back_to_what_was_echoed(value: Any) -> None:
+    # As the all-ASCII form parses: a JSON reader joins an escaped surrogate pair into one
+    # character, as JavaScript's UTF-16 strings hold it.
+    assert json.loads(encode_json(value).decode("utf-8")) == json.loads(json.dumps(value))

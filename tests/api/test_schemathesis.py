@@ -30,6 +30,8 @@ from tests.browser import serve_in_thread
 # Test cases per operation in the random phase; with the boundary cases of the coverage phase
 # the whole run takes well under a minute per database.
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
+# Not negative_data_rejection: by design a broken event is answered 200 with its own rejection
+# (PROTOCOL.md §5.3), and a body over 1 MiB 413, where that check wants a 400 for the request.
 CHECKS = ",".join(
     (
         "not_a_server_error",
@@ -37,6 +39,9 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_headers_conformance",
         "response_schema_conformance",
+        "missing_required_header",
+        "ignored_auth",
+        "unsupported_method",
     )
 )
 SCHEMATHESIS = Path(sys.executable).with_name("st")

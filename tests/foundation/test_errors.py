@@ -42,3 +42,13 @@ def test_unexpected_failure_shows_no_stack_trace(tmp_path) -> None:
     assert "secret internals" not in body
     assert "Traceback" not in body
     assert "Đã có lỗi từ phía hệ thống" in body
+
+
+def test_a_wrong_method_is_405_naming_the_methods_the_url_takes(client) -> None:
+    api = client.delete("/api/v1/sync/push")
+    page = client.put("/auth/login")
+
+    assert (api.status_code, api.headers["Allow"]) == (405, "OPTIONS, POST")
+    assert api.get_json()["error"]["code"] == "method_not_allowed"
+    assert page.status_code == 405
+    assert set(page.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
