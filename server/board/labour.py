@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
 from server.extensions import db
-from server.models import Enterprise, GateEvent, User, Worker, Zone
+from server.models import DailyGateCount, Enterprise, GateEvent, User, Worker, Zone
 from server.provinces import PROVINCE_SHORT_NAMES, province_name, resolve
 
 UNKNOWN = None  # the row of workers whose home province could not be read
@@ -228,3 +228,48 @@ def zones_and_enterprises(user: User) -> tuple[list[Zone], list[Enterprise]]:
     zones = db.session.scalars(scoped(Zone, user).order_by(Zone.name)).all()
     enterprises = db.session.scalars(scoped(Enterprise, user).order_by(Enterprise.name)).all()
     return list(zones), list(enterprises)
+
+
+@dataclass(frozen=True)
+class PurgedDay:
+    """One local day of an enterprise whose gate records the retention purge let go."""
+
+    day: date
+    enterprise: str
+    entries: int
+    exits: int
+    workers: int
+    others: int  # visitors and people never resolved
+
+
+def purged_days(user: User, scope: Scope, *, limit: int = 400) -> list[PurgedDay]:
+    """The daily counts kept after a purge, newest first: the only record left of those days."""
+    query = (
+        select(
+            DailyGateCount.day,
+            Enterprise.name,
+            func.sum(case((DailyGateCount.direction == "in", DailyGateCount.count), else_=0)),
+            func.sum(case((DailyGateCount.direction == "out", DailyGateCount.count), else_=0)),
+            func.sum(
+                case((DailyGateCount.subject_kind == "worker", DailyGateCount.count), else_=0)
+            ),
+            func.sum(
+                case((DailyGateCount.subject_kind != "worker", DailyGateCount.count), else_=0)
+            ),
+        )
+        .join(Enterprise, Enterprise.id == DailyGateCount.enterprise_id)
+        .where(scope_clause(DailyGateCount, user))
+        .group_by(DailyGateCount.day, Enterprise.id, Enterprise.name)
+        .order_by(DailyGateCount.day.desc(), Enterprise.name)
+        .limit(limit)
+    )
+    if scope.zone_id is not None:
+        query = query.where(Enterprise.zone_id == scope.zone_id)
+    if scope.enterprise_id is not None:
+        query = query.where(Enterprise.id == scope.enterprise_id)
+    return [
+        PurgedDay(
+            day, name, int(entries or 0), int(exits or 0), int(workers or 0), int(others or 0)
+        )
+        for day, name, entries, exits, workers, others in db.session.execute(query)
+    ]

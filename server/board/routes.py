@@ -389,6 +389,18 @@ def labour_province_list(document_format: str):
     return _document_download(document, document_format)
 
 
+@bp.route("/labour/past-retention")
+@role_required(*BOARD_ROLES)
+def past_retention():
+    form = LabourFilterForm()
+    form.validate()
+    days = labour.purged_days(current_user, _labour_scope(form))
+    zones, enterprises = labour.zones_and_enterprises(current_user)
+    return render_template(
+        "board/past_retention.html", form=form, days=days, zones=zones, enterprises=enterprises
+    )
+
+
 @bp.route("/labour/gone-home")
 @role_required(*BOARD_ROLES)
 def gone_home():

@@ -3,6 +3,7 @@ card details is left anywhere in the database, and HR's search no longer finds t
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from tests.factories import (
     make_user,
     make_visitor_pass,
     make_worker,
+    make_zone,
 )
 from tests.retention.test_purge import NOW, POLICY, TZ, days_ago
 
@@ -116,3 +118,28 @@ def test_hr_search_no_longer_finds_the_anonymised_visitor(client, visited) -> No
     after = client.get(f"/hr/log?person=Khách&start={day}&end={day}").get_data(as_text=True)
     assert NAME in before
     assert NAME not in after
+
+
+def test_the_board_shows_the_daily_counts_of_days_past_retention(client, app) -> None:
+    zone, other_zone = make_zone(name="KCN Đình Trám"), make_zone(name="KCN Khác")
+    ours = make_enterprise(name="May Đình Trám", zone_id=zone.id)
+    theirs = make_enterprise(name="Công ty Vùng Khác", zone_id=other_zone.id)
+    gate, their_gate = make_gate(ours), make_gate(theirs)
+    worker = make_worker(ours)
+    for direction, hour in (("in", 1), ("out", 10)):
+        make_event(gate, worker=worker, direction=direction, occurred_at=days_ago(400, hours=-hour))
+    make_event(gate, direction="in", occurred_at=days_ago(400, hours=-2))  # an unknown person
+    make_event(their_gate, direction="in", occurred_at=days_ago(400))
+    db.session.commit()
+    purge(NOW, POLICY, timezone=TZ)
+    db.session.commit()
+    assert db.session.query(GateEvent).count() == 0
+
+    login(client, make_user("inspector", zones=(zone,)))
+    page = client.get("/board/labour/past-retention").get_data(as_text=True)
+
+    day = (days_ago(400, hours=-1) + timedelta(hours=7)).strftime("%d/%m/%Y")
+    row = re.search(rf"<tr><td>{day}</td><td>May Đình Trám</td>(.*?)</tr>", page)
+    assert row is not None
+    assert re.findall(r'class="num">(\d+)<', row.group(1)) == ["2", "1", "2", "1"]
+    assert "Công ty Vùng Khác" not in page
