@@ -137,25 +137,80 @@ def test_hr_gets_404_for_another_enterprises_ids_on_every_route(
             assert response.status_code in (403, 404), (method, url, response.status_code)
 
 
-def test_hr_writes_with_another_enterprises_ids_change_nothing(app: Flask, client, tenants) -> None:
-    def snapshot() -> list[tuple[str, tuple]]:
-        db.session.expire_all()
-        rows = []
-        for table in db.metadata.sorted_tables:
-            if table.name == AuditLog.__tablename__:
-                continue
-            rows += [
-                (table.name, tuple(map(str, row))) for row in db.session.execute(table.select())
-            ]
-        return sorted(rows)
+# A form each HR write route accepts: posted to the HR user's own rows it changes them, so the
+# same post refused on another enterprise's rows is refused by scoping, not by validation.
+VALID_HR_FORMS: dict[str, dict[str, str]] = {
+    "hr.gate_edit": {"code": "GX", "name": "Cổng đổi tên", "active": "y"},
+    "hr.gate_enrol": {},
+    "hr.tablet_revoke": {},
+    "hr.checkin_poster_rotate": {},
+    "hr.checkin_poster_screen": {"on": "1"},
+    "hr.checkin_poster_active": {"active": "0"},
+    "hr.checkin_question": {"text_vi": "Bạn có sốt không?", "kind": "yes_no", "alert_on": "no"},
+    "hr.checkin_question_retire": {},
+    "hr.roster_edit": {"full_name": "Tên Đã Sửa", "employee_code": "NV99999", "sex": ""},
+    "hr.roster_deactivate": {},
+    "hr.roster_reactivate": {},
+    "hr.roster_reissue": {},
+    "hr.pass_revoke": {},
+    "hr.resolve_event": {"employee_code": "NV99999"},
+    "hr.pairing_resolve": {"flag": "exit_missing"},
+    "hr.pairing_reopen": {"flag": "exit_missing"},
+}
+# Their rows' state, not their forms, refuses these on the tenant's data: its event already names
+# its worker, carries no pairing flag and no resolution. The 404 sweep above covers their scoping.
+REFUSED_BY_STATE = {"hr.resolve_event", "hr.pairing_resolve", "hr.pairing_reopen"}
+# Reactivating an active worker is a no-op by design.
+NO_CHANGE_ON_OWN_ROWS = {"hr.roster_reactivate"}
 
+
+def snapshot() -> list[tuple[str, tuple]]:
+    """Every row but the audit log's, comparable before and after."""
+    db.session.expire_all()
+    rows = []
+    for table in db.metadata.sorted_tables:
+        if table.name == AuditLog.__tablename__:
+            continue
+        rows += [(table.name, tuple(map(str, row))) for row in db.session.execute(table.select())]
+    return sorted(rows)
+
+
+def hr_write_rules(app: Flask, ids: dict[str, Any]) -> list[Rule]:
+    rules = [
+        rule
+        for rule in console_rules(app)
+        if rule.endpoint.startswith("hr.")
+        and rule.arguments & set(ids)
+        and rule.methods & WRITE_METHODS
+    ]
+    missing = sorted({rule.endpoint for rule in rules} - set(VALID_HR_FORMS))
+    assert not missing, f"add a valid form for {missing} to VALID_HR_FORMS"
+    return rules
+
+
+def test_hr_writes_with_another_enterprises_ids_change_nothing(app: Flask, client, tenants) -> None:
     login(client, tenants["a"]["hr"])
     before = snapshot()
     for rule in console_rules(app):
         if not rule.arguments & set(tenants["b"]["ids"]) or not rule.methods & WRITE_METHODS:
             continue
-        client.post(url_for_rule(rule, tenants["b"]["ids"]), data={"confirm": "1"})
+        form = VALID_HR_FORMS.get(rule.endpoint, {"confirm": "1"})
+        response = client.post(url_for_rule(rule, tenants["b"]["ids"]), data=form)
+        assert response.status_code in (403, 404), (rule.endpoint, response.status_code)
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("endpoint", sorted(set(VALID_HR_FORMS) - REFUSED_BY_STATE))
+def test_the_scoping_forms_are_valid_they_change_the_users_own_rows(
+    app: Flask, client, tenants, endpoint: str
+) -> None:
+    [rule] = [r for r in hr_write_rules(app, tenants["a"]["ids"]) if r.endpoint == endpoint]
+    login(client, tenants["a"]["hr"])
+    before = snapshot()
+    response = client.post(url_for_rule(rule, tenants["a"]["ids"]), data=VALID_HR_FORMS[endpoint])
+    assert response.status_code < 400, (endpoint, response.status_code)
+    if endpoint not in NO_CHANGE_ON_OWN_ROWS:
+        assert snapshot() != before, endpoint
 
 
 def test_inspector_sees_only_its_zones(app: Flask, client, tenants) -> None:
