@@ -44,6 +44,8 @@ format: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix .
 
 # Benchmarks print figures; they assert nothing. Each tests/bench/bench_*.py runs in turn.
+# The province bench runs at 1M events unless BENCH_PROVINCE_SIZES=1m,10m,30m asks for more
+# (30M seeds for hours on a busy machine); BENCH_PG_PREFIX names the benches' PostgreSQL DBs.
 bench: $(BIN)/.installed-dev
 	@for script in tests/bench/bench_*.py; do \
 		echo "== $$script"; $(BIN)/python $$script || exit 1; \

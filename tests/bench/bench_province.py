@@ -241,6 +241,8 @@ def bench(backend: str, size: str, runs: int, keep: bool) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as scratch:
         url, app, seed_seconds = seeded(backend, size, Path(scratch))
         app.config["WTF_CSRF_ENABLED"] = False
+        # One JSON line per request would bury the table.
+        logging.getLogger("gatelog.request").disabled = True
         found = _people(app)
         print(
             f"== {backend} {size}: {found['events']:,} events seeded in {seed_seconds:.0f} s; "
@@ -269,8 +271,6 @@ def bench(backend: str, size: str, runs: int, keep: bool) -> dict[str, str]:
 
 
 def main() -> None:
-    # One JSON line per request would bury the table.
-    logging.getLogger("gatelog.request").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_PROVINCE_SIZES", "1m"))
     parser.add_argument("--backends", default="postgresql,sqlite")
@@ -286,10 +286,14 @@ def main() -> None:
                 columns[f"{backend} {size}"] = bench(backend, size, args.runs, args.keep)
             except psycopg.OperationalError as error:
                 print(f"== {backend}: skipped, PostgreSQL is not reachable ({error})")
-    if not columns:
-        return
+                continue
+            # The table so far after each size: a long run interrupted still leaves its figures.
+            print_table(columns, args.runs)
+
+
+def print_table(columns: dict[str, dict[str, str]], runs: int) -> None:
     names = list(columns)
-    print(f"p50 / p95 ms, {args.runs} runs after one warm-up, in-process requests")
+    print(f"p50 / p95 ms, {runs} runs after one warm-up, in-process requests")
     print("| page | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for row in next(iter(columns.values())):
