@@ -1,4 +1,5 @@
-"""Every console page renders whatever time the database holds, down to year 1 and up to 9999.
+"""Every console page renders whatever time the database holds, down to year 1 and up to 9999,
+and whatever bytes its query string holds.
 
 The API keeps what it stores inside the protocol's window (sync/PROTOCOL.md, "Times"), but rows
 written before that rule, by a restore or by hand, must never take a page down.
@@ -6,6 +7,7 @@ written before that rule, by a restore or by hand, must never take a page down.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -39,17 +41,15 @@ def store_everywhere(moment: datetime, offset_minutes: int) -> None:
     db.session.commit()
 
 
-def spreadsheet_variants(url: str) -> list[str]:
+def spreadsheet_variants(url: str, query: str) -> list[str]:
     """The page, and its XLSX export where the route takes a format (Excel starts in 1900)."""
     if url.endswith(".csv"):
-        return [url, url.removesuffix(".csv") + ".xlsx"]
-    return [url, url + "?format=xlsx"]
+        return [f"{url}?{query}", url.removesuffix(".csv") + f".xlsx?{query}"]
+    return [f"{url}?{query}", f"{url}?format=xlsx&{query}"]
 
 
-@pytest.mark.parametrize(("moment", "offset_minutes"), EXTREMES, ids=["year-1", "year-9999"])
-def test_every_console_page_renders_extreme_stored_times(
-    app: Flask, moment: datetime, offset_minutes: int
-) -> None:
+def failing_console_pages(app: Flask, *, before: Callable[[], None], query: str = "") -> list:
+    """Every console GET page of a fresh tenant, seen by its role, that answers 5xx."""
     zone = make_zone()
     tenant = make_tenant(zone)
     # Names, not rows: each request ends its own session, and the rows would go stale with it.
@@ -58,7 +58,7 @@ def test_every_console_page_renders_extreme_stored_times(
         "board": make_user("inspector", zones=(zone,)).username,
         "admin": make_user("admin").username,
     }
-    store_everywhere(moment, offset_minutes)
+    before()
     failures = []
     for blueprint, username in usernames.items():
         client = app.test_client()
@@ -66,12 +66,31 @@ def test_every_console_page_renders_extreme_stored_times(
         for rule in console_rules(app):
             if rule.endpoint.split(".")[0] != blueprint or "GET" not in rule.methods:
                 continue
-            for url in spreadsheet_variants(url_for_rule(rule, tenant["ids"])):
+            for url in spreadsheet_variants(url_for_rule(rule, tenant["ids"]), query):
                 # Buffered: exports stream, and their rows are written only while read.
-                status = client.get(url, buffered=True).status_code
-                if status >= 500:
-                    failures.append((url, status))
-    assert failures == []
+                response = client.get(url, buffered=True)
+                if response.status_code >= 500:
+                    failures.append((url, response.status_code))
+                if response.mimetype.startswith("text/"):
+                    response.get_data().decode("utf-8")  # an unencodable page fails here
+    return failures
+
+
+@pytest.mark.parametrize(("moment", "offset_minutes"), EXTREMES, ids=["year-1", "year-9999"])
+def test_every_console_page_renders_extreme_stored_times(
+    app: Flask, moment: datetime, offset_minutes: int
+) -> None:
+    assert failing_console_pages(app, before=lambda: store_everywhere(moment, offset_minutes)) == []
+
+
+def test_every_console_page_answers_broken_query_text(app: Flask) -> None:
+    # A lone surrogate's UTF-8 bytes and bytes that are no UTF-8, in the usual filter names.
+    broken = "%ED%B2%80"
+    query = "&".join(
+        f"{name}={broken}%FF" for name in ("q", "day", "page", "cursor", "gate", "from", "to")
+    )
+
+    assert failing_console_pages(app, before=lambda: None, query=query) == []
 
 
 @pytest.mark.parametrize(
