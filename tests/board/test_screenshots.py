@@ -104,6 +104,9 @@ def seed_for_pictures():  # type: ignore[no-untyped-def]
 def test_screenshots_of_every_board_and_admin_page(browser: Any, live_url: str) -> None:
     world, workers = seed_for_pictures()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Pictures of an earlier run must not stand in for pages this run failed to take.
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
     board_pages = {
         "01-suc-khoe-dong-bo": "/board/",
         "02-doanh-nghiep-bieu-do-tre": f"/board/enterprises/{world.ent.id}",
@@ -135,7 +138,11 @@ def test_screenshots_of_every_board_and_admin_page(browser: Any, live_url: str) 
             response = page.goto(f"{live_url}{path}")
             assert response is not None, path
             assert response.status == 200, path
+            # A lost session would show the sign-in page, with a 200 too.
+            assert "/auth/login" not in page.url, path
             assert page.locator("html").get_attribute("lang") == "vi"
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         page.close()
-    assert len(list(SCREENSHOTS.glob("*.png"))) >= len(board_pages) + len(admin_pages)
+    taken = {path.stem: path.read_bytes() for path in SCREENSHOTS.glob("*.png")}
+    assert sorted(taken) == sorted({**board_pages, **admin_pages})
+    assert all(data.startswith(b"\x89PNG") for data in taken.values())
