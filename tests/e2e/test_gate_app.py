@@ -3,7 +3,6 @@ answers, rejections, updates, two tabs. Screenshots land in test-artifacts/scree
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import qrcode
@@ -114,6 +113,30 @@ def qrcode_frame(code, width: int, height: int) -> bytes:
     return canvas.tobytes()
 
 
+# pwa/js/scanner.js SAME_CODE_COOLDOWN_MS: a code in view is ignored for this long after it was
+# last seen.
+SAME_CODE_COOLDOWN_MS = 4000
+# Every decode that finds a code, stamped on the page's clock: what the scanner itself saw.
+STAMP_DECODES = """
+window.__decodes = [];
+const stamp = (found) => { if (found) window.__decodes.push(performance.now()); return found; };
+let wrappedJsQR;
+Object.defineProperty(window, 'jsQR', {
+  configurable: true,
+  get: () => wrappedJsQR,
+  set: (real) => { wrappedJsQR = (...args) => stamp(real(...args)); },
+});
+if ('BarcodeDetector' in window) {
+  const detect = window.BarcodeDetector.prototype.detect;
+  window.BarcodeDetector.prototype.detect = async function (...args) {
+    const codes = await detect.apply(this, args);
+    stamp(codes.length ? codes : null);
+    return codes;
+  };
+}
+"""
+
+
 def test_camera_logs_a_badge_held_in_view_once(site, open_tablet, tmp_path):
     worker = site.world.workers[3]
     video = badge_video(tmp_path / "badge.y4m", f"GL1:W:{worker['badge']}")
@@ -126,13 +149,20 @@ def test_camera_logs_a_badge_held_in_view_once(site, open_tablet, tmp_path):
             f"--use-file-for-fake-video-capture={video}",
         ),
     )
+    tablet.page.context.add_init_script(STAMP_DECODES)
+    tablet.page.reload()
     tablet.page.click("#camera-toggle")
     tablet.page.wait_for_selector("#feedback[data-state='saved']", timeout=20000)
     assert worker["name"] in tablet.page.inner_text("#fb-name")
     tablet.screenshot("05-camera-scan")
     wait_until(lambda: stored_events(site.app), DRAIN_TIMEOUT, "the camera event was stored")
-    # The badge stays in front of the camera past the cool-down: still one record.
-    time.sleep(6)
+    # The badge stays in front of the camera until the scanner has seen it again well past the
+    # cool-down: still one record.
+    tablet.page.wait_for_function(
+        "window.__decodes.length > 1"
+        f" && window.__decodes.at(-1) - window.__decodes[0] > {SAME_CODE_COOLDOWN_MS + 1000}",
+        timeout=30000,
+    )
     tablet.page.click("#camera-toggle")
     events = stored_events(site.app)
     stored = [(e["worker_id"], e["method"], e["direction"]) for e in events]
