@@ -15,11 +15,30 @@ from sqlalchemy import func, select
 from server import retention
 from server.extensions import db
 from server.hr.backfill import services as backfill_services
+from server.hr.outbox import services as outbox_services
 from server.hr.roster import services as roster_services
-from server.models import AuditLog, DailyGateCount, GateEvent, RosterImport, Worker
+from server.models import (
+    AuditLog,
+    DailyGateCount,
+    Device,
+    GateEvent,
+    RosterImport,
+    SyncBatch,
+    Worker,
+)
 from server.retention import purge
-from tests.factories import login, make_enterprise, make_event, make_gate, make_user, make_worker
+from tests.api.wire import event
+from tests.factories import (
+    login,
+    make_device,
+    make_enterprise,
+    make_event,
+    make_gate,
+    make_user,
+    make_worker,
+)
 from tests.hr.test_backfill import commit_form, csv_upload, yesterday_at
+from tests.hr.test_outbox_file import outbox, upload
 from tests.retention.test_purge import NOW, POLICY, TZ
 
 
@@ -113,6 +132,30 @@ def test_a_backfill_failing_after_its_events_are_written_stores_none_of_them(
     monkeypatch.undo()
     client.post("/hr/backfill/commit", data=commit_form(page))
     assert count(GateEvent) == 2
+
+
+def test_a_tablet_file_failing_after_its_last_batch_stores_nothing_of_any_batch(
+    client, monkeypatch
+) -> None:
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise)
+    device, token = make_device(gate)
+    login(client, make_user("hr", enterprise=enterprise))
+    # Three push-sized batches are written when the import's audit line fails.
+    monkeypatch.setattr(
+        outbox_services, "record_audit", failing_on_call(1, outbox_services.record_audit)
+    )
+
+    failed = upload(client, outbox(device, token, [event(seq, gate.id) for seq in range(1, 1203)]))
+
+    assert failed.status_code == 500
+    db.session.expire_all()
+    assert count(GateEvent) == 0
+    assert count(SyncBatch) == 0
+    assert db.session.get(Device, device.id).highest_seq == 0
+    monkeypatch.undo()
+    assert upload(client, outbox(device, token, [event(1, gate.id)])).status_code == 200
+    assert count(GateEvent) == 1
 
 
 def test_a_purge_chunk_failing_half_way_is_undone_whole_and_the_chunks_before_stay(
