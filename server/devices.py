@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.extensions import db
-from server.models import EnrolmentCode, Gate, User
+from server.models import Device, EnrolmentCode, Gate, User
 from server.tokens import ENROLMENT_CODE_LENGTH, ENROLMENT_PREFIX, hash_secret, new_token
 
 ENROLMENT_CODE_LIFETIME = timedelta(minutes=15)
@@ -23,8 +23,11 @@ class IssuedEnrolmentCode:
         return ENROLMENT_PREFIX + self.code
 
 
-def issue_enrolment_code(gate: Gate, *, actor: User | None, now: datetime) -> IssuedEnrolmentCode:
-    """Create a one-use code for a tablet at `gate`; only its hash is stored."""
+def issue_enrolment_code(
+    gate: Gate, *, actor: User | None, now: datetime, replaces: Device | None = None
+) -> IssuedEnrolmentCode:
+    """Create a one-use code for a tablet at `gate`, replacing the tablet `replaces` if given;
+    only its hash is stored."""
     code = new_token(ENROLMENT_CODE_LENGTH)
     expires_at = now + ENROLMENT_CODE_LIFETIME
     db.session.add(
@@ -35,6 +38,7 @@ def issue_enrolment_code(gate: Gate, *, actor: User | None, now: datetime) -> Is
             created_by_id=actor.id if actor else None,
             created_at=now,
             expires_at=expires_at,
+            replaces_device_id=replaces.id if replaces else None,
         )
     )
     return IssuedEnrolmentCode(code=code, gate=gate, expires_at=expires_at)

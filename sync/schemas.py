@@ -270,3 +270,5 @@ class EnrolAnswerSchema(Schema):
     gate = fields.Nested(GateSchema)
     gates = fields.List(fields.Nested(GateSchema))
     server_time = fields.AwareDateTime()
+    # Set when the code was HR's "replace tablet X": the server has recorded X's wipe (§10).
+    replaces_device_id = fields.Integer(allow_none=True)

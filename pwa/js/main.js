@@ -83,9 +83,10 @@ const capture = new CaptureView({
 // A tick is sent like a capture: soon, by the leading tab, with the same retries.
 const rollCallView = new RollCallView({ roster, device: () => device, onChanged: () => scheduler.captured() });
 const enrolView = new EnrolView({
-  onEnrolled: async (enrolled) => {
+  onEnrolled: async (enrolled, { replacedByCode }) => {
     device = enrolled;
-    await askReplacement(device);
+    // HR's "replace tablet X" code: the server recorded X's wipe with the enrolment.
+    if (!replacedByCode) await askReplacement(device);
     showGate();
     scheduler.kick();
     await scheduler.pull().catch(() => {});

@@ -67,6 +67,7 @@ def enroll() -> Response:
             "gate": enrolment.gate,
             "gates": enrolment.gates,
             "server_time": utcnow(),
+            "replaces_device_id": enrolment.replaces_device_id,
         }
     )
     return json_response(answer, 201)

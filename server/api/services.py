@@ -26,6 +26,8 @@ class Enrolment:
     enterprise: Enterprise
     gate: Gate
     gates: list[Gate]
+    # The tablet HR's "replace tablet X" code named; its wipe is recorded with the enrolment.
+    replaces_device_id: int | None = None
 
 
 def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> Enrolment:
@@ -80,8 +82,29 @@ def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> E
             .order_by(Gate.code)
         )
     )
-    enrolment = Enrolment(device, token, device.enterprise, found.gate, gates)
-    return enrolment
+    replaced = db.session.get(Device, found.replaces_device_id or 0)
+    if replaced is not None and replaced.enterprise_id == found.enterprise_id:
+        record_wipe(
+            DeviceContext(device.id, device.enterprise_id), replaced_by_hr(replaced, now), now=now
+        )
+    else:
+        replaced = None
+    return Enrolment(
+        device, token, device.enterprise, found.gate, gates, replaced.id if replaced else None
+    )
+
+
+def replaced_by_hr(device: Device, now: datetime) -> dict[str, Any]:
+    """The wipe report an enrolment with HR's replacement code stands for: no figures of the
+    tablet's own, only what the server last heard from it."""
+    return {
+        "replaces_device_id": device.id,
+        "waiting": None,
+        "last_seq": None,
+        "counted_at": None,
+        "oldest_pending_at": None,
+        "detected_at": now,
+    }
 
 
 class UnknownTablet(Exception):

@@ -117,6 +117,8 @@ class EnrolmentCode(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    # HR's "replace tablet X" code: enrolling with it records X as wiped (PROTOCOL §10).
+    replaces_device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
 
     gate: Mapped[Gate] = relationship()
 

@@ -104,3 +104,23 @@ def test_a_broken_report_is_refused_and_changes_nothing(client: FlaskClient, gat
         assert error_code(response) == "validation_error"
     assert post_json(client, "/devices/wipe-reports", report()).status_code == 401
     assert db.session.scalar(select(DeviceWipe)) is None
+
+
+def test_hr_replacement_code_records_the_old_tablets_wipe_with_the_enrolment(
+    client: FlaskClient, gate: Gate
+) -> None:
+    from server.devices import issue_enrolment_code
+
+    old, _ = make_device(gate, label="Máy hỏng", highest_seq=30, reported_backlog=4)
+    issued = issue_enrolment_code(gate, actor=None, now=utcnow(), replaces=old)
+    db.session.commit()
+
+    body = {"code": issued.code, "label": "Máy thay", "app_version": "1.3.3"}
+    response = post_json(client, "/devices/enroll", body)
+
+    assert response.status_code == 201
+    assert response.get_json()["replaces_device_id"] == old.id
+    wipe = db.session.scalar(select(DeviceWipe))
+    assert wipe is not None
+    assert (wipe.device_id, wipe.reported_by_id) == (old.id, response.get_json()["device_id"])
+    assert (wipe.server_highest_seq, wipe.lost_at_most) == (30, 4)

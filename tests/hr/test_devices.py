@@ -103,3 +103,22 @@ def test_inspectors_cannot_revoke(site, client):
 
     assert client.post(f"/hr/tablets/{device.id}/revoke").status_code == 403
     assert client.get("/hr/tablets").status_code == 403
+
+
+def test_a_replacement_code_names_the_tablet_and_another_enterprises_is_refused(site, client):
+    from server.models import EnrolmentCode
+
+    device, _ = make_device(site["gate"], label="Máy hỏng")
+    response = client.post(f"/hr/tablets/{device.id}/replace")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Máy hỏng" in response.get_data(as_text=True)
+    code = db.session.scalar(select(EnrolmentCode))
+    assert code is not None
+    assert (code.replaces_device_id, code.gate_id) == (device.id, site["gate"].id)
+    assert db.session.scalar(select(AuditLog.action)) == "issue_replacement_code"
+
+    theirs, _ = make_device(make_gate(make_enterprise()))
+    assert client.post(f"/hr/tablets/{theirs.id}/replace").status_code == 404
+    assert len(db.session.scalars(select(EnrolmentCode)).all()) == 1

@@ -69,7 +69,7 @@ export class EnrolView {
       };
       await setMeta('device', device);
       byId('enrol-view').hidden = true;
-      this.onEnrolled(device);
+      this.onEnrolled(device, { replacedByCode: Boolean(answer.replaces_device_id) });
     } catch (error) {
       if (error instanceof api.NetworkError) this.error(t('enrol_offline'));
       else if (error.code === 'enrolment_code_invalid') this.error(t('enrol_invalid'));

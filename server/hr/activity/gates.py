@@ -175,6 +175,26 @@ def list_tablets(
     return states
 
 
+def replace_tablet(
+    user: User, device: Device, *, now: datetime, ip: str = ""
+) -> IssuedEnrolmentCode:
+    """A code for the tablet that replaces a wiped or broken one: enrolling with it records the
+    old tablet's loss on the board (PROTOCOL §10)."""
+    if not device.gate.active:
+        raise ActivityError(_l("This gate is closed; reopen it before enrolling a tablet."))
+    record_audit(
+        user,
+        "issue_replacement_code",
+        now=now,
+        target_type="device",
+        target_id=device.id,
+        enterprise_id=device.enterprise_id,
+        ip=ip,
+        details={"label": device.label, "gate_id": device.gate_id},
+    )
+    return issue_enrolment_code(device.gate, actor=user, now=now, replaces=device)
+
+
 def revoke_tablet(user: User, device: Device, *, now: datetime, ip: str = "") -> Device:
     """Take a tablet out of service: its token stops working at once (every later call is 401)."""
     if device.revoked_at is not None:

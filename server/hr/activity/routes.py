@@ -362,6 +362,31 @@ def tablets():
     return _render("tablets.html", states=states, form=ActionForm())
 
 
+@bp.route("/tablets/<int:device_id>/replace", methods=["POST"])
+@role_required("hr")
+def tablet_replace(device_id: int):
+    device = get_scoped_or_404(Device, device_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        issued = gate_services.replace_tablet(current_user, device, now=utcnow(), ip=_ip())
+    except services.ActivityError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("hr.tablets"))
+    page = _render(
+        "enrolment.html",
+        gate=device.gate,
+        issued=issued,
+        qr=qr_svg(issued.qr_content),
+        replaces=device,
+    )
+    response = make_response(page)
+    # The code is a one-time secret: no cache may keep the page.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/tablets/<int:device_id>/revoke", methods=["POST"])
 @role_required("hr")
 def tablet_revoke(device_id: int):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 13:53:36.575315
+Create Date: 2026-12-02 14:06:56.090047
 
 """
 
@@ -435,6 +435,7 @@ def upgrade():
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("used_at", sa.DateTime(), nullable=True),
         sa.Column("device_id", sa.Integer(), nullable=True),
+        sa.Column("replaces_device_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["user.id"], name=op.f("fk_enrolment_code_created_by_id_user")
         ),
@@ -448,6 +449,11 @@ def upgrade():
         ),
         sa.ForeignKeyConstraint(
             ["gate_id"], ["gate.id"], name=op.f("fk_enrolment_code_gate_id_gate")
+        ),
+        sa.ForeignKeyConstraint(
+            ["replaces_device_id"],
+            ["device.id"],
+            name=op.f("fk_enrolment_code_replaces_device_id_device"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrolment_code")),
         sa.UniqueConstraint("code_hash", name=op.f("uq_enrolment_code_code_hash")),
