@@ -29,12 +29,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Subquery, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, func, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import distinct_on
 
+from server.access import scoped
 from server.extensions import db
-from server.models import GateEvent
+from server.models import Gate, GateEvent, User, Visitor, VisitorPass, Worker
+
+# A forgotten exit is looked for this far beyond the shift: yesterday's shift still shows today,
+# while the page never has to rank a person's whole history.
+OVERDUE_LOOKBACK = timedelta(hours=24)
 
 EXIT_MISSING = "exit_missing"
 SECOND_ENTRY = "second_entry"
@@ -228,3 +233,82 @@ def last_passage(criteria: Sequence[ColumnElement[bool]], *, now: datetime) -> P
         .limit(1)
     ).first()
     return passage(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class PresentPerson:
+    kind: str  # "worker" or "visitor"
+    person_id: int
+    name: str
+    code: str
+    department: str
+    gate: str
+    since: datetime
+    pass_valid_until: datetime | None
+
+
+def last_entries(
+    criteria: Sequence[ColumnElement[bool]], *, now: datetime, since: datetime
+) -> Select[Any]:
+    """Each person whose latest event in (since, now] is an entry, with that entry.
+
+    Only what the counts need is joined here; names are looked up for the people shown.
+    """
+    latest = latest_per_person(criteria, now=now, since=since)
+    return (
+        select(
+            latest.c.worker_id,
+            latest.c.visitor_id,
+            latest.c.gate_id,
+            latest.c.at,
+            Worker.department,
+            VisitorPass.valid_until,
+        )
+        .select_from(latest)
+        .outerjoin(Worker, Worker.id == latest.c.worker_id)
+        .outerjoin(VisitorPass, VisitorPass.id == latest.c.visitor_pass_id)
+        .where(latest.c.direction == "in")
+        .order_by(latest.c.at.desc())
+    )
+
+
+def gate_labels(user: User) -> dict[int, str]:
+    gates = db.session.scalars(scoped(Gate, user))
+    return {gate.id: f"{gate.code} · {gate.name}" for gate in gates}
+
+
+def named_people(user: User, rows: list[Any], gates: dict[int, str]) -> list[PresentPerson]:
+    """The people behind `rows`, with their names and codes, in the same order."""
+    worker_ids = [row.worker_id for row in rows if row.worker_id is not None]
+    visitor_ids = [row.visitor_id for row in rows if row.visitor_id is not None]
+    workers = {
+        worker.id: worker
+        for worker in db.session.scalars(scoped(Worker, user).where(Worker.id.in_(worker_ids)))
+    }
+    visitors = {
+        visitor.id: visitor
+        for visitor in db.session.scalars(scoped(Visitor, user).where(Visitor.id.in_(visitor_ids)))
+    }
+    people = []
+    for row in rows:
+        if row.worker_id is not None:
+            worker = workers[row.worker_id]
+            kind, name, code = "worker", worker.full_name, worker.employee_code
+            person_id = worker.id
+        else:
+            visitor = visitors[row.visitor_id]
+            kind, name, code = "visitor", visitor.full_name, ""
+            person_id = visitor.id
+        people.append(
+            PresentPerson(
+                kind=kind,
+                person_id=person_id,
+                name=name,
+                code=code,
+                department=row.department or "",
+                gate=gates.get(row.gate_id, ""),
+                since=row.at,
+                pass_valid_until=row.valid_until,
+            )
+        )
+    return people

@@ -11,31 +11,21 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, literal, select
 
-from server.access import scoped
 from server.clock import local_day_bounds
 from server.extensions import db
 from server.hr.activity.services import EXPORT_BATCH, events_of
 from server.hr.activity.sql import whole_hours_between
-from server.models import Gate, GateEvent, User, UTCDateTime, Visitor, VisitorPass, Worker
-from server.presence import latest_per_person
+from server.models import Gate, GateEvent, User, UTCDateTime, Visitor, Worker
+from server.presence import (
+    OVERDUE_LOOKBACK,
+    PresentPerson,
+    gate_labels,
+    last_entries,
+    named_people,
+)
 
-# A forgotten exit is looked for this far beyond the shift: yesterday's shift still shows today,
-# while the page never has to rank a person's whole history.
-OVERDUE_LOOKBACK = timedelta(hours=24)
 # The page names this many people per list; counts cover everyone, the export lists everyone.
 LIST_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class PresentPerson:
-    kind: str  # "worker" or "visitor"
-    person_id: int
-    name: str
-    code: str
-    department: str
-    gate: str
-    since: datetime
-    pass_valid_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -56,75 +46,14 @@ class Presence:
     visitors_on_site: int
 
 
-def last_entries(user: User, *, now: datetime, since: datetime) -> Select[Any]:
-    """Each person whose latest event in (since, now] is an entry, with that entry.
-
-    Only what the counts need is joined here; names are looked up for the people shown.
-    """
-    latest = latest_per_person([events_of(user)], now=now, since=since)
-    return (
-        select(
-            latest.c.worker_id,
-            latest.c.visitor_id,
-            latest.c.gate_id,
-            latest.c.at,
-            Worker.department,
-            VisitorPass.valid_until,
-        )
-        .select_from(latest)
-        .outerjoin(Worker, Worker.id == latest.c.worker_id)
-        .outerjoin(VisitorPass, VisitorPass.id == latest.c.visitor_pass_id)
-        .where(latest.c.direction == "in")
-        .order_by(latest.c.at.desc())
-    )
-
-
-def gate_labels(user: User) -> dict[int, str]:
-    gates = db.session.scalars(scoped(Gate, user))
-    return {gate.id: f"{gate.code} · {gate.name}" for gate in gates}
-
-
-def named_people(user: User, rows: list[Any], gates: dict[int, str]) -> list[PresentPerson]:
-    """The people behind `rows`, with their names and codes, in the same order."""
-    worker_ids = [row.worker_id for row in rows if row.worker_id is not None]
-    visitor_ids = [row.visitor_id for row in rows if row.visitor_id is not None]
-    workers = {
-        worker.id: worker
-        for worker in db.session.scalars(scoped(Worker, user).where(Worker.id.in_(worker_ids)))
-    }
-    visitors = {
-        visitor.id: visitor
-        for visitor in db.session.scalars(scoped(Visitor, user).where(Visitor.id.in_(visitor_ids)))
-    }
-    people = []
-    for row in rows:
-        if row.worker_id is not None:
-            worker = workers[row.worker_id]
-            kind, name, code = "worker", worker.full_name, worker.employee_code
-            person_id = worker.id
-        else:
-            visitor = visitors[row.visitor_id]
-            kind, name, code = "visitor", visitor.full_name, ""
-            person_id = visitor.id
-        people.append(
-            PresentPerson(
-                kind=kind,
-                person_id=person_id,
-                name=name,
-                code=code,
-                department=row.department or "",
-                gate=gates.get(row.gate_id, ""),
-                since=row.at,
-                pass_valid_until=row.valid_until,
-            )
-        )
-    return people
-
-
 def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
     """On site now: the latest event is an entry no older than the shift length."""
     cutoff = now - timedelta(hours=shift_hours)
-    rows = list(db.session.execute(last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK)))
+    rows = list(
+        db.session.execute(
+            last_entries([events_of(user)], now=now, since=cutoff - OVERDUE_LOOKBACK)
+        )
+    )
     inside = [row for row in rows if row.at >= cutoff]
     overdue = [row for row in rows if row.at < cutoff]
     expired = [row for row in rows if row.valid_until is not None and row.valid_until < now]
@@ -169,7 +98,7 @@ def export_presence_rows(
     The query is built now, while the user is loaded; it runs when the download starts reading.
     """
     cutoff = now - timedelta(hours=shift_hours)
-    latest = last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK).subquery()
+    latest = last_entries([events_of(user)], now=now, since=cutoff - OVERDUE_LOOKBACK).subquery()
     query = (
         select(
             latest,

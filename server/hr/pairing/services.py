@@ -17,7 +17,6 @@ from server.access import scoped
 from server.audit import record_audit
 from server.clock import local_day_bounds
 from server.extensions import db
-from server.hr.activity.presence import gate_labels
 from server.hr.activity.services import events_of
 from server.models import GateEvent, PairingResolution, User, Worker
 from server.presence import (
@@ -27,6 +26,7 @@ from server.presence import (
     Anomaly,
     Passage,
     anomalies,
+    gate_labels,
     passage,
 )
 

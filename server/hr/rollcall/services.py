@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from server.access import scoped
 from server.audit import record_audit
 from server.extensions import db
-from server.hr.activity.presence import OVERDUE_LOOKBACK, gate_labels, last_entries, named_people
+from server.hr.activity.services import events_of
 from server.models import Device, Gate, RollCall, RollCallEntry, User
+from server.presence import OVERDUE_LOOKBACK, gate_labels, last_entries, named_people
 from server.text import fold
 from sync.store import DeviceContext
 
@@ -47,7 +48,11 @@ def person_key(kind: str, person_id: int, name: str) -> str:
 def people_inside(user: User, *, now: datetime, shift_hours: float) -> list[InsidePerson]:
     """Everyone whose latest event is an entry, newest first, those overdue included."""
     cutoff = now - timedelta(hours=shift_hours)
-    rows = list(db.session.execute(last_entries(user, now=now, since=cutoff - OVERDUE_LOOKBACK)))
+    rows = list(
+        db.session.execute(
+            last_entries([events_of(user)], now=now, since=cutoff - OVERDUE_LOOKBACK)
+        )
+    )
     return [
         InsidePerson(
             key=person_key(person.kind, person.person_id, person.name),
