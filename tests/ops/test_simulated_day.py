@@ -77,7 +77,7 @@ def test_push_counters_equal_the_databases_counts_after_a_simulated_day(tmp_path
                 start_new_session=True,
             )
         try:
-            wait_until(lambda: answers(url), 30, f"gunicorn did not start; see {log_path}")
+            wait_until(lambda: answers(url), 60, f"gunicorn did not start; see {log_path}")
             simulation = subprocess.run(
                 [
                     sys.executable,
