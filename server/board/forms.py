@@ -58,6 +58,19 @@ class LabourFilterForm(ScopeFilterForm):
             raise ValidationError(_l("Not a province."))
 
 
+class SendListForm(FlaskForm):
+    """Record that a province's list goes to that province's department (a POST, with CSRF)."""
+
+    province = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=99)])
+    zone_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    enterprise_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    recipient = StringField(
+        _l("Sent to"),
+        description=_l("The department receiving the list, e.g. Sở Nội vụ tỉnh Nghệ An"),
+        validators=[DataRequired(), Length(max=200)],
+    )
+
+
 @overload
 def local_to_utc(value: datetime, timezone: str) -> datetime: ...
 @overload

@@ -7,12 +7,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, true
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
 from server.extensions import db
-from server.models import DailyGateCount, Enterprise, GateEvent, User, Worker, Zone
+from server.models import DailyGateCount, Enterprise, GateEvent, SentList, User, Worker, Zone
 from server.provinces import PROVINCE_SHORT_NAMES, province_name, resolve
 
 UNKNOWN = None  # the row of workers whose home province could not be read
@@ -133,6 +133,7 @@ class ListedWorker:
     department: str
     last_seen: datetime | None
     last_direction: str | None = None
+    worker_id: int | None = None
 
 
 def _last_event_columns():  # type: ignore[no-untyped-def]
@@ -172,6 +173,7 @@ def worker_list(
         Worker.department,
         latest,
         direction,
+        Worker.id,
     )
     if provinces is not None:
         known = [code for code in provinces if code is not None]
@@ -273,3 +275,114 @@ def purged_days(user: User, scope: Scope, *, limit: int = 400) -> list[PurgedDay
         )
         for day, name, entries, exits, workers, others in db.session.execute(query)
     ]
+
+
+def send_list(
+    actor: User, scope: Scope, province_code: int, recipient: str, *, now: datetime
+) -> tuple[SentList, list[ListedWorker]]:
+    """Record that this province's list goes to `recipient` now (Decree 13's transfer record)."""
+    workers = list(worker_list(actor, scope, provinces=[province_code]))
+    sent = SentList(
+        province_code=province_code,
+        zone_id=scope.zone_id,
+        enterprise_id=scope.enterprise_id,
+        recipient=recipient,
+        sent_at=now,
+        user_id=actor.id,
+        rows=len(workers),
+        worker_ids=[w.worker_id for w in workers],
+    )
+    db.session.add(sent)
+    db.session.flush()
+    record_audit(
+        actor,
+        "board.list_sent",
+        now=now,
+        target_type="sent_list",
+        target_id=sent.id,
+        enterprise_id=scope.enterprise_id,
+        details={
+            "province": province_code,
+            "recipient": recipient,
+            "rows": len(workers),
+            "zone_id": scope.zone_id,
+        },
+    )
+    return sent, workers
+
+
+def _sent_lists_visible_to(user: User) -> ColumnElement[bool]:
+    if user.role == "admin":
+        return true()
+    zone_ids = [zone.id for zone in user.zones]
+    return or_(SentList.user_id == user.id, SentList.zone_id.in_(zone_ids))
+
+
+def sent_lists(user: User, *, limit: int = 500) -> list[tuple[SentList, str]]:
+    """The lists sent, newest first, with who sent each."""
+    query = (
+        select(SentList, User.username)
+        .join(User, User.id == SentList.user_id)
+        .where(_sent_lists_visible_to(user))
+        .order_by(SentList.sent_at.desc(), SentList.id.desc())
+        .limit(limit)
+    )
+    return [(sent, username) for sent, username in db.session.execute(query)]
+
+
+@dataclass(frozen=True)
+class LeftWorker:
+    full_name: str
+    enterprise: str
+    reason: str  # "inactive" (left the enterprise) or "moved" (another home province now)
+
+
+@dataclass(frozen=True)
+class ListChanges:
+    since: SentList | None
+    new: list[ListedWorker]
+    left: list[LeftWorker]
+    gone_home: list[ListedWorker]
+
+
+def changes_since_sent(
+    user: User, scope: Scope, province_code: int, *, gone_home_before: datetime
+) -> ListChanges:
+    """Who is new on the province's list, who left it, and who is likely gone home, since the
+    list of the same scope was last sent."""
+    since = db.session.scalars(
+        select(SentList)
+        .where(
+            SentList.province_code == province_code,
+            SentList.zone_id.is_(None)
+            if scope.zone_id is None
+            else SentList.zone_id == scope.zone_id,
+            SentList.enterprise_id.is_(None)
+            if scope.enterprise_id is None
+            else SentList.enterprise_id == scope.enterprise_id,
+            _sent_lists_visible_to(user),
+        )
+        .order_by(SentList.sent_at.desc(), SentList.id.desc())
+        .limit(1)
+    ).first()
+    current = list(worker_list(user, scope, provinces=[province_code]))
+    sent_ids = set(since.worker_ids) if since else set()
+    left_ids = sent_ids - {w.worker_id for w in current}
+    left = [
+        LeftWorker(name, enterprise, "inactive" if not active else "moved")
+        for name, enterprise, active in db.session.execute(
+            select(Worker.full_name, Enterprise.name, Worker.active)
+            .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+            .where(scope_clause(Worker, user), Worker.id.in_(left_ids))
+            .order_by(Worker.search_name, Worker.id)
+        )
+    ]
+    gone_home = list(
+        worker_list(user, scope, provinces=[province_code], gone_home_before=gone_home_before)
+    )
+    return ListChanges(
+        since=since,
+        new=[w for w in current if w.worker_id not in sent_ids] if since else current,
+        left=left,
+        gone_home=gone_home,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,12 +19,13 @@ from server.board.forms import (
     HealthFilterForm,
     LabourFilterForm,
     PersonSearchForm,
+    SendListForm,
     TracingForm,
     local_to_utc,
 )
 from server.clock import local_day_bounds, local_today
 from server.models import Device, Enterprise, Visitor, Worker, Zone, utcnow
-from server.provinces import province_name
+from server.provinces import PROVINCE_SHORT_NAMES, province_name
 
 BOARD_ROLES = ("inspector", "admin")
 HISTORY_PER_PAGE = 50
@@ -49,7 +50,7 @@ TABLET_SORTS = {
 
 @bp.context_processor
 def board_helpers() -> dict[str, object]:
-    return wording.template_helpers()
+    return {**wording.template_helpers(), "province_name": province_name}
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -387,6 +388,67 @@ def labour_province_list(document_format: str):
         as_of=local_today(now, current_app.config["GATELOG"].timezone),
     )
     return _document_download(document, document_format)
+
+
+def _known_province(form: LabourFilterForm) -> int:
+    chosen = form.value("province")
+    if not chosen or not chosen.isdigit() or int(chosen) not in PROVINCE_SHORT_NAMES:
+        abort(404)
+    return int(chosen)
+
+
+@bp.route("/labour/province-list/changes")
+@role_required(*BOARD_ROLES)
+def list_changes():
+    form = LabourFilterForm()
+    form.validate()
+    province = _known_province(form)
+    scope = _labour_scope(form)
+    days = form.value("days") or _thresholds().gone_home_after_days
+    changes = labour.changes_since_sent(
+        current_user, scope, province, gone_home_before=utcnow() - timedelta(days=days)
+    )
+    send_form = SendListForm(
+        province=province, zone_id=scope.zone_id, enterprise_id=scope.enterprise_id
+    )
+    return render_template(
+        "board/list_changes.html",
+        changes=changes,
+        province=province,
+        days=int(days),
+        send_form=send_form,
+    )
+
+
+@bp.route("/labour/province-list/send", methods=["POST"])
+@role_required(*BOARD_ROLES)
+def send_list():
+    form = SendListForm()
+    if not form.validate_on_submit() or form.province.data not in PROVINCE_SHORT_NAMES:
+        message = _("Say to which department the list goes, then send it again.")
+        return render_template("error.html", status=400, message=message), 400
+    for model, ident in ((Zone, form.zone_id.data), (Enterprise, form.enterprise_id.data)):
+        if ident is not None:
+            get_scoped_or_404(model, ident)
+    scope = labour.Scope(form.zone_id.data, form.enterprise_id.data)
+    now = utcnow()
+    sent, workers = labour.send_list(
+        current_user, scope, form.province.data, form.recipient.data.strip(), now=now
+    )
+    document = documents.province_list(
+        workers,
+        sent.province_code,
+        _document_letterhead(),
+        area=_area(scope),
+        as_of=local_today(now, current_app.config["GATELOG"].timezone),
+    )
+    return _document_download(document, "pdf")
+
+
+@bp.route("/labour/sent")
+@role_required(*BOARD_ROLES)
+def sent_lists():
+    return render_template("board/sent_lists.html", sent=labour.sent_lists(current_user))
 
 
 @bp.route("/labour/past-retention")

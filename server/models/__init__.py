@@ -12,6 +12,7 @@ from server.models.events import (
     SelfCheckin,
     SyncBatch,
 )
+from server.models.labour import SentList
 from server.models.org import ROLES, Device, EnrolmentCode, Enterprise, Gate, User, Zone
 from server.models.pairing import PairingResolution
 from server.models.people import Visitor, VisitorPass, Worker
@@ -45,6 +46,7 @@ __all__ = [
     "RollCallEntry",
     "RosterImport",
     "SelfCheckin",
+    "SentList",
     "SyncBatch",
     "UTCDateTime",
     "User",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 14:06:56.090047
+Create Date: 2026-12-02 14:23:24.262883
 
 """
 
@@ -341,6 +341,29 @@ def upgrade():
     with op.batch_alter_table("roster_import", schema=None) as batch_op:
         batch_op.create_index(
             "ix_roster_import_enterprise_created", ["enterprise_id", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "sent_list",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("province_code", sa.Integer(), nullable=False),
+        sa.Column("zone_id", sa.Integer(), nullable=True),
+        sa.Column("enterprise_id", sa.Integer(), nullable=True),
+        sa.Column("recipient", sa.String(length=200), nullable=False),
+        sa.Column("sent_at", sa.DateTime(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("worker_ids", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprise.id"], name=op.f("fk_sent_list_enterprise_id_enterprise")
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], name=op.f("fk_sent_list_user_id_user")),
+        sa.ForeignKeyConstraint(["zone_id"], ["zone.id"], name=op.f("fk_sent_list_zone_id_zone")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sent_list")),
+    )
+    with op.batch_alter_table("sent_list", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sent_list_province_sent_at", ["province_code", "sent_at"], unique=False
         )
 
     op.create_table(
@@ -836,6 +859,10 @@ def downgrade():
 
     op.drop_table("visitor_pass")
     op.drop_table("user_zone")
+    with op.batch_alter_table("sent_list", schema=None) as batch_op:
+        batch_op.drop_index("ix_sent_list_province_sent_at")
+
+    op.drop_table("sent_list")
     with op.batch_alter_table("roster_import", schema=None) as batch_op:
         batch_op.drop_index("ix_roster_import_enterprise_created")
 
