@@ -61,11 +61,24 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     application: Flask = request.getfixturevalue("app")
+    _bind_limiter_to(application)
     with application.app_context():
         yield
         db.session.rollback()
         _empty_all_tables()
         limiter.reset()
+
+
+def _bind_limiter_to(application: Flask) -> None:
+    """Point the one Limiter back at the shared app's storage.
+
+    The Limiter is a single object, and `init_app` re-points its storage for every app built: a
+    test that builds an app with its limits in a Redis that is down would otherwise leave every
+    later test's requests failing against that Redis.
+    """
+    if application.extensions.get("test_limiter_storage") is not limiter.storage:
+        limiter.init_app(application)
+        application.extensions["test_limiter_storage"] = limiter.storage
 
 
 @pytest.fixture
