@@ -3,7 +3,7 @@
 The labour department counts workers by the province they would go home to. Rosters carry the
 63 pre-2025 provinces, older names still (Hà Tây, Hà Bắc), short forms (BG, HCM, BR-VT) and
 misspellings (Bắc Cạn, Đắc Lắc). The 2025 reform merged whole provinces, so naming the old
-province is enough to know the new one: no ward-level conversion, and no geocoder (the address
+province is enough to know the new one: no ward-level conversion, and no online lookup (the address
 converter of vietnamadminunits asks ArcGIS online, a transfer of personal data abroad that
 Decree 13/2023 forbids without consent). Only the packages' offline tables are read here.
 

@@ -10,6 +10,7 @@ again; repeats and reordering come from the drawn steps themselves.
 
 from __future__ import annotations
 
+import abc
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -77,16 +78,16 @@ def failing_after(name: str) -> Iterator[None]:
         yield
 
 
-class Channel:
+class Channel(abc.ABC):
     """A channel's sender: `ITEMS` records it delivers by index, and what the server kept."""
 
     fails_at = "quarantine"
 
-    def deliver(self, index: int) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def deliver(self, index: int) -> None: ...
 
-    def assert_each_stored_once(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def assert_each_stored_once(self) -> None: ...
 
 
 class SelfCheckins(Channel):
