@@ -75,7 +75,10 @@ class GateEvent(Model):
             "gate_id",
             "visitor_pass_id",
         ),
-        Index("ix_gate_event_worker_occurred", "worker_id", "occurred_at"),
+        # A person's latest record by corrected time, for every worker of a province at once
+        # (gone home, presence), is one index probe each; a person's own page sorts the few
+        # records they have.
+        Index("ix_gate_event_worker_corrected", "worker_id", "corrected_at", "id"),
         Index("ix_gate_event_visitor_occurred", "visitor_id", "occurred_at"),
         Index("ix_gate_event_device_seq", "device_id", "seq_epoch", "seq"),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 14:23:24.262883
+Create Date: 2026-12-02 14:32:32.993980
 
 """
 
@@ -647,7 +647,7 @@ def upgrade():
             "ix_gate_event_visitor_occurred", ["visitor_id", "occurred_at"], unique=False
         )
         batch_op.create_index(
-            "ix_gate_event_worker_occurred", ["worker_id", "occurred_at"], unique=False
+            "ix_gate_event_worker_corrected", ["worker_id", "corrected_at", "id"], unique=False
         )
 
     op.create_table(
@@ -825,7 +825,7 @@ def downgrade():
 
     op.drop_table("quarantined_event")
     with op.batch_alter_table("gate_event", schema=None) as batch_op:
-        batch_op.drop_index("ix_gate_event_worker_occurred")
+        batch_op.drop_index("ix_gate_event_worker_corrected")
         batch_op.drop_index("ix_gate_event_visitor_occurred")
         batch_op.drop_index("ix_gate_event_enterprise_occurred")
         batch_op.drop_index("ix_gate_event_enterprise_corrected")
