@@ -143,6 +143,7 @@ VALID_HR_FORMS: dict[str, dict[str, str]] = {
     "hr.gate_edit": {"code": "GX", "name": "Cổng đổi tên", "active": "y"},
     "hr.gate_enrol": {},
     "hr.tablet_revoke": {},
+    "hr.tablet_replace": {},
     "hr.checkin_poster_rotate": {},
     "hr.checkin_poster_screen": {"on": "1"},
     "hr.checkin_poster_active": {"active": "0"},
