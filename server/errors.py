@@ -64,10 +64,11 @@ def handle_http_error(error: HTTPException):
     else:
         page = render_template("error.html", status=status, message=_page_title(status))
         response = make_response(page, status)
-    # A 405 names the methods the URL takes (RFC 9110): werkzeug's own answer has the header.
+    # A 405 names the methods the URL takes (RFC 9110), in one order whatever the process: the
+    # router collects them in a set.
     allow = error.get_response().headers.get("Allow")
     if allow:
-        response.headers["Allow"] = allow
+        response.headers["Allow"] = ", ".join(sorted(allow.split(", ")))
     return response, status
 
 
