@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import database, errors, i18n, ops, unit_of_work, views_common
+from server import database, errors, headers, i18n, ops, unit_of_work, views_common
 from server.admin import bp as admin_bp
 from server.api import bp as api_bp
 from server.auth import bp as auth_bp
@@ -76,6 +76,7 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
     register_blueprints(app)
     unit_of_work.commit_after_views(app)
     errors.register(app)
+    headers.register(app)
     views_common.register(app)
     register_cli(app)
     return app

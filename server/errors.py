@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from server.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,39 @@ def handle_unexpected(error: Exception):
     return handle_http_error(InternalServerError())
 
 
+# A locked or unreachable database, or an unreachable rate-limit store: a reason to come back
+# later, not a server fault. The request's transaction was rolled back, so nothing was written;
+# a tablet keeps its events. One handler answers them for the API and the pages alike.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = (
+    OperationalError,
+    PoolTimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def handle_unavailable(error: Exception):
+    log.warning("unavailable on %s %s: %s", request.method, request.path, error)
+    db.session.rollback()
+    if _wants_json():
+        response, status = api_error(503, "unavailable", *API_MESSAGES[503])
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+        return response, status
+    # Loading the signed-in user needs the database: the page is drawn as for a visitor.
+    login_manager._update_request_context_with_user()
+    message = _(
+        "The server cannot reach its database just now. Nothing was saved: "
+        "please try again in a minute."
+    )
+    response = make_response(render_template("error.html", status=503, message=message), 503)
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, handle_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -64,14 +64,9 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Too many requests; retry after the time given.",
         "Quá nhiều yêu cầu; hãy thử lại sau khoảng thời gian đã nêu.",
     ),
-    "unavailable": (
-        503,
-        "The server is busy; retry after the time given.",
-        "Máy chủ đang bận; hãy thử lại sau khoảng thời gian đã nêu.",
-    ),
 }
 
-RETRY_AFTER_SECONDS = {"rate_limited": 60, "unavailable": 5}
+RETRY_AFTER_SECONDS = {"rate_limited": 60}
 
 
 class ApiError(Exception):

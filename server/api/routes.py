@@ -7,8 +7,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from server.admin.config import effective, ingest_policy
 from server.api.answers import json_response
@@ -108,13 +106,3 @@ def _push_refused(error: PushRefused) -> tuple[Response, int]:
 @bp.errorhandler(RateLimitExceeded)
 def _rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:
     return error_response("rate_limited", {"limit": str(error.limit.limit)})
-
-
-@bp.errorhandler(OperationalError)
-@bp.errorhandler(PoolTimeoutError)
-def _unavailable(error: Exception) -> tuple[Response, int]:
-    # A locked or unreachable database is a reason to come back later, not a server fault:
-    # the transaction was rolled back and the device keeps its events.
-    current_app.logger.warning("device API unavailable: %s", error)
-    db.session.rollback()
-    return error_response("unavailable")

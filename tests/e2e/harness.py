@@ -486,9 +486,11 @@ class Tablet:
         self.context = None
         self.page = None
 
+    # Predicates are written as functions: the site's CSP forbids eval, which Playwright needs to
+    # poll a bare expression.
     def wait_for_service_worker(self) -> None:
         self.page.wait_for_function(
-            "navigator.serviceWorker.controller?.state === 'activated'",
+            "() => navigator.serviceWorker.controller?.state === 'activated'",
             timeout=20000,
         )
 
@@ -501,7 +503,8 @@ class Tablet:
 
     def wait_for_roster(self, size: int) -> None:
         self.page.wait_for_function(
-            f"Number(document.querySelector('#roster-info').dataset.count) >= {size}", timeout=60000
+            f"() => Number(document.querySelector('#roster-info').dataset.count) >= {size}",
+            timeout=60000,
         )
 
     def pick(self, query: str, person_id: int, direction: str | None = None) -> None:
@@ -532,7 +535,7 @@ class Tablet:
 
     def wait_waiting(self, count: int, timeout: float) -> None:
         self.page.wait_for_function(
-            f"document.querySelector('#st-waiting').dataset.count === '{count}'",
+            f"() => document.querySelector('#st-waiting').dataset.count === '{count}'",
             timeout=timeout * 1000,
         )
 

@@ -101,7 +101,7 @@ def test_wiped_storage_is_announced_on_the_next_start(site, open_tablet):
         tablet.scan(f"GL1:W:{worker['badge']}")
     tablet.wait_waiting(2, 10)
     tablet.page.wait_for_function(
-        "JSON.parse(localStorage.getItem('gatelog.enrolment') || '{}').waiting === 2"
+        "() => JSON.parse(localStorage.getItem('gatelog.enrolment') || '{}').waiting === 2"
     )
     # What clearing the site's IndexedDB (or a corrupted database) leaves behind.
     tablet.page.evaluate(

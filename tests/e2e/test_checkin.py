@@ -143,7 +143,7 @@ def test_self_check_in_on_a_phone(site, posters, browser) -> None:
 
     # The server goes down: the page still opens (its service worker), the check-in waits on
     # the phone and arrives once after the restart.
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
     site.server.kill()
     page.reload()
     page.wait_for_selector("#tap:not([hidden])")
@@ -222,7 +222,7 @@ def test_a_phone_scans_the_changing_code_on_the_gate_screen(site, posters, brows
     screen_page = tablet.new_page()
     screen_page.goto(f"{site.server.url}/c/screen/{screen_key}")
     screen_page.wait_for_function(
-        "document.querySelector('#qr').complete && !!document.querySelector('#qr').src"
+        "() => document.querySelector('#qr').complete && !!document.querySelector('#qr').src"
     )
     # The phone's camera: the gate app's vendored jsQR reads the code off the screen.
     screen_page.add_script_tag(url=f"{site.server.url}/app/vendor/jsQR.js")

@@ -260,7 +260,9 @@ def test_two_tabs_never_send_the_same_event_twice(site, open_tablet):
         tablet.page.evaluate("document.querySelector('#sync-now').click()")
         second.evaluate("document.querySelector('#sync-now').click()")
         tablet.wait_waiting(0, DRAIN_TIMEOUT)
-        second.wait_for_function("document.querySelector('#st-waiting').dataset.count === '0'")
+        second.wait_for_function(
+            "() => document.querySelector('#st-waiting').dataset.count === '0'"
+        )
     events = stored_events(site.app)
     assert len(events) == 20
     assert [e["seq"] for e in events] == list(range(1, 21))
