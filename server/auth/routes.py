@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from server.auth import bp, services
 from server.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
-from server.extensions import db, limiter
+from server.extensions import limiter
 from server.i18n import LANGUAGES
 from server.models import utcnow
 
@@ -44,7 +44,6 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "error")
         else:
-            db.session.commit()
             login_user(user)
             session.pop("lang", None)
             return redirect(_safe_next(request.args.get("next")) or home_url())
@@ -56,7 +55,6 @@ def logout():
     if EmptyForm().validate_on_submit():
         if current_user.is_authenticated:
             services.sign_out_everywhere(current_user)
-            db.session.commit()
         logout_user()
         flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -72,7 +70,6 @@ def change_password():
             current_user, form.current_password.data, form.password.data, now=utcnow()
         )
         if changed:
-            db.session.commit()
             # The new session token ended this browser's session too; carry on under the new one.
             login_user(current_user._get_current_object())
             flash(_("Password changed. You were signed out everywhere else."), "info")
@@ -87,5 +84,4 @@ def set_language(code: str):
         session["lang"] = code
         if current_user.is_authenticated:
             services.set_language(current_user, code)
-            db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("auth.login"))

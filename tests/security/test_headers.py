@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import AnyConverter, Rule
 
 from server import create_app
 from server.extensions import db
@@ -69,6 +69,9 @@ def sign_in(client: Any, username: str) -> None:
 
 def url_of(rule: Rule, values: dict[str, Any]) -> str:
     arguments = {name: values.get(name, "x") for name in rule.arguments}
+    for name, converter in rule._converters.items():
+        if isinstance(converter, AnyConverter):
+            arguments[name] = sorted(converter.items)[0]
     if "filename" in rule.arguments:
         arguments["filename"] = STATIC_FILES.get(rule.endpoint, "x.csv")
     return rule.build(arguments, append_unknown=False)[1]  # type: ignore[index]
