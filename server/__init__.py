@@ -47,6 +47,7 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES=";".join(i18n.translation_directories()),
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
         # Refuse oversized uploads before reading them; the device API keeps its own tighter

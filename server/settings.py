@@ -52,6 +52,8 @@ class Settings:
     testing: bool = False
     # Limiter storage shared by every gunicorn worker: memory:// only fits one process.
     ratelimit_storage_uri: str = "memory://"
+    # Keeps the counts of deployments (or test runs) that share one Redis apart.
+    ratelimit_key_prefix: str = "gatelog"
     login_rate_limit: str = "10 per minute"
     session_cookie_secure: bool = True
     trust_proxy: bool = False
@@ -78,6 +80,7 @@ class Settings:
             ),
             debug=debug,
             ratelimit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+            ratelimit_key_prefix=os.environ.get("RATELIMIT_KEY_PREFIX", "gatelog"),
             login_rate_limit=os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             session_cookie_secure=_env_bool("SESSION_COOKIE_SECURE", not debug),
             trust_proxy=_env_bool("TRUST_PROXY", False),

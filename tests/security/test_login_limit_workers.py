@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 import urllib.error
@@ -19,7 +20,6 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
 
 from tests.factories import PASSWORD, make_user
@@ -42,7 +42,6 @@ def production_env(**overrides: str) -> dict[str, str]:
 @pytest.fixture
 def two_workers(app: Flask, tmp_path: Path) -> Iterator[Gunicorn]:
     """gunicorn with 2 workers, production settings and the limiter's counts in Redis."""
-    redis.Redis.from_url(REDIS_URL).flushdb()
     server = Gunicorn(
         app.config["SQLALCHEMY_DATABASE_URI"], free_port(), tmp_path / "gunicorn.log", workers=2
     )
@@ -52,6 +51,8 @@ def two_workers(app: Flask, tmp_path: Path) -> Iterator[Gunicorn]:
             SECRET_KEY=server.env["SECRET_KEY"],
             RATELIMIT_STORAGE_URI=REDIS_URL,
             LOGIN_RATE_LIMIT=LOGIN_LIMIT,
+            # Other runs of this suite may share the Redis database: counts of their own.
+            RATELIMIT_KEY_PREFIX=f"test-{secrets.token_hex(8)}",
             # Which worker answered each request: the pid starts each access-log line.
             GUNICORN_CMD_ARGS="--access-logfile - --access-logformat '%(p)s %(r)s %(s)s'",
         )
@@ -59,7 +60,6 @@ def two_workers(app: Flask, tmp_path: Path) -> Iterator[Gunicorn]:
     server.start()
     yield server
     server.stop()
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 class LoginPage:
