@@ -141,6 +141,16 @@ def test_create_refuses_bad_values_with_a_message_and_writes_nothing(
     assert db.session.scalar(select(func.count(Worker.id))) == 0
 
 
+@pytest.mark.parametrize("data", [{}, {"full_name": "", "employee_code": "", "phone": ""}])
+def test_an_empty_form_is_refused_for_its_name_and_code_and_writes_nothing(client, hr, data):
+    page = client.post("/hr/roster/new", data=data)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "thiếu họ và tên" in text
+    assert "thiếu mã nhân viên" in text
+    assert db.session.scalar(select(func.count(Worker.id))) == 0
+
+
 def test_an_address_naming_no_province_is_kept_as_written_and_flagged(client, hr):
     data = {"full_name": "Đỗ Văn Xa", "employee_code": "NV9", "home_province": "Vientiane, Lào"}
     response = client.post("/hr/roster/new", data=data)

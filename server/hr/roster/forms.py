@@ -83,7 +83,7 @@ class WorkerForm(FlaskForm):
         can fix it, so it is refused. An address naming no province is kept, as in an import.
         """
         cells = {name: self[name].data for name in importer.IMPORTED_FIELDS if name in self}
-        checked = importer.check_cells(0, cells, today)
+        checked = importer.check_cells(0, cells, today, skip_empty=False)
         refusals = checked.problems + [
             (name, code) for name, code in checked.warnings if code not in importer.FLAGS
         ]

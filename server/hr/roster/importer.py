@@ -455,11 +455,16 @@ def plan(rows: Iterable[Mapping[str, Any]], existing: Mapping[str, Worker], *, t
     return Plan(rows=planned)
 
 
-def check_cells(line: int, cells: dict[str, str], today: date) -> PlannedRow:
+def check_cells(
+    line: int, cells: dict[str, str], today: date, *, skip_empty: bool = True
+) -> PlannedRow:
     """Only the code and the name are required: any other cell that cannot be read is left
-    empty with a warning, so that a worker a person can read is never dropped for it."""
+    empty with a warning, so that a worker a person can read is never dropped for it.
+
+    An empty line of a file is skipped; an empty form (`skip_empty=False`) lacks its name and code.
+    """
     row = PlannedRow(line=line, action="valid", cells=cells)
-    if not any(normalise.text(value) for value in cells.values()):
+    if skip_empty and not any(normalise.text(value) for value in cells.values()):
         row.action = "skipped"
         return row
     for name, check in (
