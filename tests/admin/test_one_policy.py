@@ -30,6 +30,7 @@ from tests.factories import (
     make_poster,
     make_user,
     make_worker,
+    make_zone,
 )
 
 PHONE = "0912345678"
@@ -97,6 +98,20 @@ def tablets_page_flags_skew(client: FlaskClient, site: Site) -> bool:
     return 'class="status-bad"' in page and "+300 s" in page
 
 
+def board_flags_skew(client: FlaskClient, site: Site) -> bool:
+    """Does the board's tablet page mark a tablet that last reported 300 s of skew?"""
+    zone = make_zone()
+    site.gate.enterprise.zone_id = zone.id
+    site.device.last_sync_at = utcnow()
+    site.device.last_skew_seconds = 300.0
+    inspector = make_user("inspector", zones=(zone,))
+    db.session.commit()
+    login(client, inspector)
+    page = client.get(f"/board/devices/{site.device.id}").get_data(as_text=True)
+    assert "+300 s" in page
+    return '<dd class="flagged">+300 s</dd>' in page
+
+
 def tablets_page_calls_it_behind(client: FlaskClient, site: Site) -> bool:
     """Does the HR tablets page call a tablet silent for 45 minutes "behind"?"""
     site.device.last_sync_at = utcnow() - timedelta(minutes=45)
@@ -132,6 +147,14 @@ def roll_call_counts_them_inside(client: FlaskClient, site: Site) -> bool:
     return not person["overdue"]
 
 
+def pairing_lets_the_stay_run(client: FlaskClient, site: Site) -> bool:
+    """After an entry 5 hours ago, does HR's pairing page leave it without a "no exit" flag?"""
+    entered_five_hours_ago(site)
+    login(client, site.hr)
+    page = client.get("/hr/pairing").get_data(as_text=True)
+    return 'data-flag="exit_missing"' not in page
+
+
 def presence_counts_them_on_site(client: FlaskClient, site: Site) -> bool:
     """After an entry 5 hours ago, does HR's presence page count them on site?"""
     entered_five_hours_ago(site)
@@ -151,19 +174,23 @@ def presence_counts_them_on_site(client: FlaskClient, site: Site) -> bool:
         ("skew_flag_seconds", {600: False, 120: True}, push_five_minutes_off),
         ("skew_flag_seconds", {600: False, 120: True}, checkin_five_minutes_off),
         ("skew_flag_seconds", {600: False, 120: True}, tablets_page_flags_skew),
+        ("skew_flag_seconds", {600: False, 120: True}, board_flags_skew),
         ("lagging_after_minutes", {60: False, 30: True}, tablets_page_calls_it_behind),
         ("shift_hours", {12: True, 4: False}, checkin_proposes_exit),
         ("shift_hours", {12: True, 4: False}, roll_call_counts_them_inside),
         ("shift_hours", {12: True, 4: False}, presence_counts_them_on_site),
+        ("shift_hours", {12: True, 4: False}, pairing_lets_the_stay_run),
     ],
     ids=[
         "push flags",
         "self check-in flags",
         "HR tablets page skew",
+        "board tablet page skew",
         "HR tablets page lag",
         "self check-in direction",
         "roll call list",
         "presence",
+        "pairing",
     ],
 )
 @pytest.mark.parametrize("pick", [0, 1], ids=["first value", "second value"])
