@@ -224,11 +224,18 @@ def latest_per_person(
     return select(*columns, func.max(time_then_id)).where(*where).group_by(*person).subquery()
 
 
-def last_passage(criteria: Sequence[ColumnElement[bool]], *, now: datetime) -> Passage | None:
-    """The latest passage matching `criteria` (one person's events) up to `now`, or None."""
+def last_passage(
+    *, worker_id: int | None = None, visitor_id: int | None = None, now: datetime
+) -> Passage | None:
+    """A worker's or a visitor's latest passage up to `now`, or None."""
+    person = (
+        GateEvent.worker_id == worker_id
+        if worker_id is not None
+        else GateEvent.visitor_id == visitor_id
+    )
     row = db.session.execute(
         select(GateEvent.id, GateEvent.corrected_at, GateEvent.direction, GateEvent.gate_id)
-        .where(*criteria, GateEvent.corrected_at <= now)
+        .where(person, GateEvent.corrected_at <= now)
         .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
         .limit(1)
     ).first()

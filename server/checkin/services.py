@@ -20,7 +20,6 @@ from server import phones
 from server.checkin import screen
 from server.extensions import db
 from server.models.checkin import DeclarationQuestion, GatePoster
-from server.models.events import GateEvent
 from server.models.org import Gate
 from server.models.people import Visitor, Worker
 from server.presence import last_passage
@@ -153,9 +152,9 @@ def _known_visitor(poster: GatePoster, details: dict[str, Any]) -> Visitor | Non
 def proposed_direction(person: Person, *, now: datetime, shift_hours: float) -> str:
     """ "out" when the person's last record is an entry within a shift, else "in"."""
     if person.worker is not None:
-        last = last_passage([GateEvent.worker_id == person.worker.id], now=now)
+        last = last_passage(worker_id=person.worker.id, now=now)
     elif person.visitor is not None:
-        last = last_passage([GateEvent.visitor_id == person.visitor.id], now=now)
+        last = last_passage(visitor_id=person.visitor.id, now=now)
     else:
         return "in"
     if last and last.direction == "in" and now - last.at < timedelta(hours=shift_hours):
