@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -126,11 +127,13 @@ def test_batches_raced_across_two_hosts_are_stored_once_under_one_device_lock(
         bodies.append(push_body(events, (BATCHES - batch - 1) * BATCH_EVENTS))
 
     def send(port: int, body: bytes) -> tuple[int, dict[str, Any]]:
-        # A host that waited too long for the device lock answers 503, and a tablet resends.
-        for _attempt in range(3):
+        # A host that waited too long for the device lock answers 503, and a tablet resends
+        # after a pause (on a loaded machine at once again would meet the same queue).
+        for attempt in range(5):
             status, answer = push(port, token, body)
             if status != 503:
                 break
+            time.sleep(0.5 * 2**attempt)
         return status, answer
 
     def send_all(port: int) -> list[tuple[int, dict[str, Any]]]:
