@@ -527,7 +527,9 @@ class Tablet:
         self.wait_saved()
 
     def wait_saved(self) -> None:
-        self.page.wait_for_selector("#feedback[data-state='saved']", timeout=10000)
+        # A strict-durability IndexedDB write waits for the disk: on a busy CI machine that has
+        # taken over 10 s, so the wait is generous (it ends as soon as the card says saved).
+        self.page.wait_for_selector("#feedback[data-state='saved']", timeout=30000)
         self.page.evaluate("document.querySelector('#feedback').dataset.state = ''")
 
     def waiting(self) -> int:
