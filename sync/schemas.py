@@ -85,6 +85,11 @@ class EnrolSchema(_Strict):
     code = _text(1, 64, required=True)
     label = _text(1, 80, required=True)
     app_version = _text(1, 32, required=True)
+    # Base64url SPKI of the tablet's ECDSA P-256 public key (OUTBOX_FILE.md "Signature").
+    public_key = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,200}$", error="Not a base64url public key."),
+    )
 
 
 class PushEnvelopeSchema(_Strict):

@@ -75,8 +75,11 @@ async function call(path, { method = 'GET', token, json } = {}) {
   }
 }
 
-export function enroll(code, label, appVersion) {
-  return call('/devices/enroll', { method: 'POST', json: { code, label, app_version: appVersion } });
+export function enroll(code, label, appVersion, publicKey) {
+  return call('/devices/enroll', {
+    method: 'POST',
+    json: { code, label, app_version: appVersion, public_key: publicKey },
+  });
 }
 
 export function push(token, batch) {

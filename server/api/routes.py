@@ -20,6 +20,7 @@ from server.ops import metrics
 from server.sync_store import SqlSyncStore
 from server.tokens import hash_secret
 from sync.engine import PushRefused, apply_push, pull_roster, short_messages
+from sync.outbox_file import load_public_key
 from sync.schemas import EnrolAnswerSchema, EnrolSchema
 from sync.store import DeviceContext
 
@@ -51,9 +52,18 @@ def enroll() -> Response:
         fields = _enrol_schema.load(payload)
     except ValidationError as error:
         raise ApiError("validation_error", short_messages(error.messages)) from error
+    if fields["public_key"] is not None:
+        try:
+            load_public_key(fields["public_key"])
+        except ValueError as error:
+            raise ApiError("validation_error", {"public_key": [str(error)]}) from error
     try:
         enrolment = enrol_device(
-            fields["code"], label=fields["label"], app_version=fields["app_version"], now=utcnow()
+            fields["code"],
+            label=fields["label"],
+            app_version=fields["app_version"],
+            public_key=fields["public_key"],
+            now=utcnow(),
         )
     except EnrolmentCodeInvalid as error:
         raise ApiError("enrolment_code_invalid") from error

@@ -30,7 +30,9 @@ class Enrolment:
     replaces_device_id: int | None = None
 
 
-def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> Enrolment:
+def enrol_device(
+    code: str, *, label: str, app_version: str, now: datetime, public_key: str | None = None
+) -> Enrolment:
     """Spend the code and create the device; the token is returned here and never again."""
     code = code.strip().upper().removeprefix(ENROLMENT_PREFIX)
     found = db.session.scalar(
@@ -58,6 +60,7 @@ def enrol_device(code: str, *, label: str, app_version: str, now: datetime) -> E
         gate_id=found.gate_id,
         label=label,
         token_hash=hash_secret(token),
+        public_key=public_key,
         app_version=app_version,
         enrolled_at=now,
     )

@@ -82,6 +82,10 @@ class Device(Model):
     gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
     label: Mapped[str] = mapped_column(String(80))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The public half (base64url SPKI) of the ECDSA key the tablet made at enrolment and keeps
+    # unexportable: it signs the waiting-events file, so the database cannot forge one. None for
+    # a tablet enrolled by an app that did not make one: its files are refused.
+    public_key: Mapped[str | None] = mapped_column(String(200))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditLog, Device, Enterprise, Gate, utcnow
 from server.tokens import hash_secret
+from sync.outbox_file import public_key_text
 from tests.api.wire import error_code, post_json
 from tests.factories import make_enrolment_code, make_gate
 
+ENROL_BODY = {"label": "Cổng 1 - máy 1", "app_version": "1.0.0"}
+
 
 def enrol(client: FlaskClient, code: str, label: str = "Cổng 1 - máy 1"):
-    return post_json(
-        client, "/devices/enroll", {"code": code, "label": label, "app_version": "1.0.0"}
-    )
+    return post_json(client, "/devices/enroll", {**ENROL_BODY, "code": code, "label": label})
 
 
 def test_code_enrols_a_device_bound_to_its_gate(
@@ -99,3 +101,43 @@ def test_code_from_the_command_line_enrols(app: Flask, client: FlaskClient, gate
 
     assert response.status_code == 201
     assert response.get_json()["gate"]["id"] == gate.id
+
+
+def test_the_tablets_public_key_is_kept_with_the_device(client: FlaskClient, gate: Gate) -> None:
+    public_key = public_key_text(ec.generate_private_key(ec.SECP256R1()).public_key())
+    body = {**ENROL_BODY, "code": make_enrolment_code(gate, now=utcnow()).code}
+
+    response = post_json(client, "/devices/enroll", {**body, "public_key": public_key})
+
+    assert response.status_code == 201
+    device = db.session.get(Device, response.get_json()["device_id"])
+    assert device is not None
+    assert device.public_key == public_key
+
+
+def test_an_enrolment_without_a_key_is_accepted_and_keeps_none(
+    client: FlaskClient, gate: Gate
+) -> None:
+    response = enrol(client, make_enrolment_code(gate, now=utcnow()).code)
+
+    device = db.session.get(Device, response.get_json()["device_id"])
+    assert device is not None
+    assert device.public_key is None
+
+
+def test_a_public_key_that_is_not_p256_is_refused_and_spends_nothing(
+    client: FlaskClient, gate: Gate
+) -> None:
+    issued = make_enrolment_code(gate, now=utcnow())
+    p384 = public_key_text(ec.generate_private_key(ec.SECP384R1()).public_key())
+
+    for public_key in (p384, "bm90IGEga2V5"):
+        refused = post_json(
+            client, "/devices/enroll", {**ENROL_BODY, "code": issued.code, "public_key": public_key}
+        )
+        assert refused.status_code == 400
+        assert error_code(refused) == "validation_error"
+        assert set(refused.get_json()["error"]["details"]) == {"public_key"}
+
+    assert db.session.scalar(select(func.count(Device.id))) == 0
+    assert enrol(client, issued.code).status_code == 201

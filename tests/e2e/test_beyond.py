@@ -37,6 +37,27 @@ def upload(client, data: bytes) -> str:
     return response.get_data(as_text=True)
 
 
+def signing_key_of(tablet) -> dict:
+    """What the gate app keeps in IndexedDB to sign files (a CryptoKey cannot leave the page)."""
+    return tablet.page.evaluate(
+        """async () => {
+            const { getMeta } = await import('/app/js/db.js');
+            const key = (await getMeta('device')).signing_key;
+            return { type: key.type, name: key.algorithm.name, extractable: key.extractable };
+        }"""
+    )
+
+
+def registered_public_key(app, device_id: int) -> str | None:
+    from server.extensions import db
+    from server.models import Device
+
+    with app.app_context():
+        public_key = db.session.get(Device, device_id).public_key
+        db.session.remove()
+    return public_key
+
+
 def open_menu(tablet) -> None:
     tablet.page.click("#menu-button")
     tablet.page.wait_for_selector("#menu-dialog[open]")
@@ -67,8 +88,20 @@ def test_file_exported_with_the_server_down_is_stored_once_and_unenrol_waits_for
     assert [event["seq"] for event in document["events"]] == [1, 2, 3]
     # Exporting keeps the events on the tablet: only an ack removes them.
     tablet.wait_waiting(3, 10)
+    # The file is signed by a key the tablet cannot give away; the server holds its public half.
+    assert signing_key_of(tablet) == {"type": "private", "name": "ECDSA", "extractable": False}
+    assert registered_public_key(site.app, document["device_id"])
 
     client = hr_client(site.app)
+    tampered = {**document, "events": [{**document["events"][0], "direction": "out"}]}
+    refused = client.post(
+        "/hr/tablets/outbox-file",
+        data={"file": (io.BytesIO(json.dumps(tampered).encode()), "outbox.json")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400
+    assert "Chữ ký của tệp không khớp" in refused.get_data(as_text=True)
+    assert stored_events(site.app) == []
     page = upload(client, saved.read_bytes())
     assert 'id="result"' in page
     assert sorted(e["worker_id"] for e in stored_events(site.app)) == sorted(

@@ -38,7 +38,7 @@ from tests.factories import (
     make_worker,
 )
 from tests.hr.test_backfill import commit_form, csv_upload, yesterday_at
-from tests.hr.test_outbox_file import outbox, upload
+from tests.hr.test_outbox_file import outbox, tablet_key, upload
 from tests.retention.test_purge import NOW, POLICY, TZ
 
 
@@ -139,14 +139,15 @@ def test_a_tablet_file_failing_after_its_last_batch_stores_nothing_of_any_batch(
 ) -> None:
     enterprise = make_enterprise()
     gate = make_gate(enterprise)
-    device, token = make_device(gate)
+    device, _ = make_device(gate)
+    key = tablet_key(device)
     login(client, make_user("hr", enterprise=enterprise))
     # Three push-sized batches are written when the import's audit line fails.
     monkeypatch.setattr(
         outbox_services, "record_audit", failing_on_call(1, outbox_services.record_audit)
     )
 
-    failed = upload(client, outbox(device, token, [event(seq, gate.id) for seq in range(1, 1203)]))
+    failed = upload(client, outbox(device, key, [event(seq, gate.id) for seq in range(1, 1203)]))
 
     assert failed.status_code == 500
     db.session.expire_all()
@@ -154,7 +155,7 @@ def test_a_tablet_file_failing_after_its_last_batch_stores_nothing_of_any_batch(
     assert count(SyncBatch) == 0
     assert db.session.get(Device, device.id).highest_seq == 0
     monkeypatch.undo()
-    assert upload(client, outbox(device, token, [event(1, gate.id)])).status_code == 200
+    assert upload(client, outbox(device, key, [event(1, gate.id)])).status_code == 200
     assert count(GateEvent) == 1
 
 

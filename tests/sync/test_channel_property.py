@@ -46,7 +46,7 @@ from tests.factories import (
     make_worker,
 )
 from tests.hr.test_backfill import yesterday_at
-from tests.hr.test_outbox_file import outbox
+from tests.hr.test_outbox_file import outbox, tablet_key
 
 ITEMS = 4
 FAIL = "fails_before_commit"
@@ -162,12 +162,13 @@ class TabletFiles(Channel):
     def __init__(self) -> None:
         self.enterprise = make_enterprise()
         gate = make_gate(self.enterprise)
-        self.device, token = make_device(gate)
+        self.device, _ = make_device(gate)
+        key = tablet_key(self.device)
         self.hr = make_user("hr", enterprise=self.enterprise)
         db.session.commit()
         self.events = [event(seq, gate.id) for seq in range(1, ITEMS + 2)]
         self.files = [
-            json.dumps(outbox(self.device, token, self.events[n : n + 2])).encode()
+            json.dumps(outbox(self.device, key, self.events[n : n + 2])).encode()
             for n in range(ITEMS)
         ]
 

@@ -26,7 +26,7 @@ from tests.factories import (
     make_worker,
 )
 from tests.hr.test_backfill import commit_form, entry, yesterday_at
-from tests.hr.test_outbox_file import outbox, upload
+from tests.hr.test_outbox_file import outbox, tablet_key, upload
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_each_channel_walks_through_the_engine_a_tablet_push_takes(
     plan = entry(client, gate, "NV001", "out", yesterday_at(17, 0)).get_data(as_text=True)
     assert client.post("/hr/backfill/commit", data=commit_form(plan)).status_code == 200
     in_file = event(2, gate.id, subject=by_id)
-    assert upload(client, outbox(device, token, [in_file])).status_code == 200
+    assert upload(client, outbox(device, tablet_key(device), [in_file])).status_code == 200
 
     channels = [(stage, channel) for stage, channel, _ in spied]
     assert channels == [

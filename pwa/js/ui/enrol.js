@@ -2,6 +2,7 @@
 import * as api from '../api.js';
 import { setMeta } from '../db.js';
 import { getLang, t } from '../i18n.js';
+import { makeSigningKey } from '../outboxfile.js';
 import { CameraScanner } from '../scanner.js';
 import { APP_VERSION } from '../version.js';
 import { byId } from './dom.js';
@@ -55,7 +56,8 @@ export class EnrolView {
     this.error('');
     try {
       const label = byId('enrol-label').value.trim() || t('enrol_label_default');
-      const answer = await api.enroll(code, label, APP_VERSION);
+      const signingKey = await makeSigningKey();
+      const answer = await api.enroll(code, label, APP_VERSION, signingKey.publicKey);
       this.camera.stop();
       const gates = answer.gates && answer.gates.length ? answer.gates : [answer.gate];
       const gateId = gates.length > 1 ? await pickGate(gates, answer.gate.id) : answer.gate.id;
@@ -63,6 +65,7 @@ export class EnrolView {
         device_id: answer.device_id,
         label,
         token: answer.token,
+        signing_key: signingKey.privateKey,
         enterprise: answer.enterprise,
         gates,
         gate_id: gateId,

@@ -3,7 +3,7 @@ import { t } from '../i18n.js';
 import { STORES, run } from '../db.js';
 import * as outbox from '../outbox.js';
 import { unsentCount } from '../rollcall.js';
-import { buildOutboxFile, fileName } from '../outboxfile.js';
+import { NoSigningKey, buildOutboxFile, fileName } from '../outboxfile.js';
 import { PUSH_LOCK } from '../sync.js';
 import { EventsWaiting, unenrol } from '../tablet.js';
 import { byId } from './dom.js';
@@ -59,7 +59,15 @@ export class TabletMenu {
     }
     const now = new Date();
     const name = fileName(device, now);
-    download(name, JSON.stringify(await buildOutboxFile(device, events, now)));
+    let file;
+    try {
+      file = await buildOutboxFile(device, events, now);
+    } catch (error) {
+      if (!(error instanceof NoSigningKey)) throw error;
+      this.say(t('export_no_key'), 'bad');
+      return;
+    }
+    download(name, JSON.stringify(file));
     this.say(t('export_done', { count: events.length, file: name }), 'ok');
   }
 

@@ -15,7 +15,7 @@ from server.extensions import db
 from server.models.org import Device, User
 from server.sync_store import SqlSyncStore
 from sync.engine import Policy, apply_tablet_file
-from sync.outbox_file import OutboxFileSchema, push_bodies, signature_is_valid
+from sync.outbox_file import OLD_FORMAT, OutboxFileSchema, push_bodies, signature_is_valid
 from sync.schemas import PushEnvelopeSchema
 from sync.store import DeviceContext
 
@@ -71,7 +71,8 @@ class OutboxImport:
 
 
 def read_outbox_file(data: bytes, now: datetime) -> dict[str, Any]:
-    """The parsed document, or OutboxFileRefused("too_large" | "unreadable" | "invalid_format").
+    """The parsed document, or OutboxFileRefused("too_large" | "unreadable" | "old_format" |
+    "invalid_format").
 
     Its envelope is also checked as the push path will check it, so that applying the file can
     only reject single events, never stop half way.
@@ -82,6 +83,8 @@ def read_outbox_file(data: bytes, now: datetime) -> dict[str, Any]:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise OutboxFileRefused("unreadable") from error
+    if isinstance(document, dict) and document.get("format") == OLD_FORMAT:
+        raise OutboxFileRefused("old_format")
     try:
         _file_schema.load(document)
         _envelope_schema.load(next(push_bodies(document, now)))
@@ -113,7 +116,9 @@ def import_outbox_file(
         # One answer for another enterprise's tablet and for one that never existed.
         if device is None or device.enterprise_id != document["enterprise_id"]:
             raise OutboxFileRefused("unknown_device")
-        if not signature_is_valid(document, device.token_hash):
+        if device.public_key is None:
+            raise OutboxFileRefused("no_tablet_key")
+        if not signature_is_valid(document, device.public_key):
             raise OutboxFileRefused("bad_signature")
     except OutboxFileRefused as refused:
         db.session.rollback()

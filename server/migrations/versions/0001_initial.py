@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 14:32:32.993980
+Create Date: 2026-12-02 14:50:25.233164
 
 """
 
@@ -245,6 +245,7 @@ def upgrade():
         sa.Column("gate_id", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(length=80), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("public_key", sa.String(length=200), nullable=True),
         sa.Column("enrolled_at", sa.DateTime(), nullable=False),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
         sa.Column("last_seen_at", sa.DateTime(), nullable=True),
