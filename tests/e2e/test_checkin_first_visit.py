@@ -72,7 +72,7 @@ def test_a_workers_first_visit_is_a_code_a_phone_number_and_one_tap(
 
     page.click("#go-out")
     page.wait_for_function(
-        "document.querySelector('#status').textContent.includes('lượt ra')", timeout=15000
+        "() => document.querySelector('#status').textContent.includes('lượt ra')", timeout=15000
     )
     after = page.locator("#go-out").bounding_box()
     assert after is not None

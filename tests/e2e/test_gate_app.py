@@ -159,7 +159,7 @@ def test_camera_logs_a_badge_held_in_view_once(site, open_tablet, tmp_path):
     # The badge stays in front of the camera until the scanner has seen it again well past the
     # cool-down: still one record.
     tablet.page.wait_for_function(
-        "window.__decodes.length > 1"
+        "() => window.__decodes.length > 1"
         f" && window.__decodes.at(-1) - window.__decodes[0] > {SAME_CODE_COOLDOWN_MS + 1000}",
         timeout=30000,
     )
