@@ -10,6 +10,7 @@ executemany on SQLite, and each day ends a unit of work (the caller commits), so
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import secrets
@@ -36,7 +37,7 @@ from server.models import (
     Zone,
 )
 from server.provinces import province_code_for
-from server.roster import next_roster_version, reserve_roster_versions
+from server.roster import reserve_roster_versions
 from server.text import fold
 from server.tokens import hash_secret, new_secret
 
@@ -405,8 +406,9 @@ def seed_world(
     return summary
 
 
-def _token(rng: random.Random, length: int = 20) -> str:
-    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(length))
+def _token(rng: random.Random) -> str:
+    """20 base32 characters, the badge tokens' alphabet, from one draw rather than twenty."""
+    return base64.b32encode(rng.getrandbits(100).to_bytes(13, "big")).decode()[:20]
 
 
 def _random_name(rng: random.Random) -> str:
@@ -808,7 +810,7 @@ def _bulk_write(
 
 
 def _add_visitors(rng: random.Random, enterprise: Enterprise, now: datetime) -> None:
-    for number in range(3):
+    for number, version in enumerate(reserve_roster_versions(enterprise.id, 3)):
         visitor = Visitor(
             enterprise_id=enterprise.id,
             full_name=_random_name(rng),
@@ -830,7 +832,7 @@ def _add_visitors(rng: random.Random, enterprise: Enterprise, now: datetime) -> 
                 valid_until=now + timedelta(hours=8),
                 purpose="Giao hàng" if number == 0 else "Làm việc",
                 host="Phòng hành chính",
-                roster_version=next_roster_version(enterprise.id),
+                roster_version=version,
                 created_at=now,
             )
         )
