@@ -29,7 +29,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy import Interval as SqlInterval
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import distinct_on
 
@@ -182,6 +194,92 @@ def overlap_seconds(found: Iterable[Overlap]) -> float:
 def passage(event: Any) -> Passage:
     """The passage an event (a GateEvent or a row with its columns) stands for, in world time."""
     return Passage(event.corrected_at, event.direction, str(event.gate_id), str(event.id))
+
+
+def _shifted(at: ColumnElement[datetime], shift: timedelta) -> ColumnElement[Any]:
+    """`at` + `shift` in SQL, no later than the exact sum: enough to narrow, never to decide."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return at + literal(shift, SqlInterval())
+    # SQLite keeps times as text, to the microsecond: strftime gives the millisecond, padded to
+    # the same width so the texts compare as the times do; at most a millisecond early.
+    return func.strftime("%Y-%m-%d %H:%M:%f000", at, f"+{int(shift.total_seconds())} seconds")
+
+
+def maybe_unpaired(
+    criteria: Sequence[ColumnElement[bool]],
+    *,
+    start: datetime,
+    end: datetime,
+    shift: timedelta,
+    now: datetime,
+) -> Select[Any]:
+    """The events in [start - shift, end + shift) of each worker who may have an anomaly in
+    [start, end): the rows `anomalies` needs, and those of nobody whose passages all pair.
+
+    Whether a passage pairs depends on its neighbour alone (the next one for an `in`, the
+    previous one for an `out`) but for ties in time, which can only take a flag away; so a
+    window over each worker's events finds every worker with a flag, and a few more, without
+    handing the whole enterprise to Python. The rules themselves stay in `presence_intervals`.
+    """
+    order = (GateEvent.corrected_at, GateEvent.id)
+
+    def neighbour(fn: Any, column: Any) -> Any:
+        return fn(column).over(partition_by=GateEvent.worker_id, order_by=order)
+
+    events = (
+        select(
+            GateEvent.id,
+            GateEvent.worker_id,
+            GateEvent.corrected_at,
+            GateEvent.direction,
+            GateEvent.gate_id,
+            neighbour(func.lag, GateEvent.direction).label("before"),
+            neighbour(func.lag, GateEvent.corrected_at).label("before_at"),
+            neighbour(func.lead, GateEvent.direction).label("after"),
+            neighbour(func.lead, GateEvent.corrected_at).label("after_at"),
+        )
+        .where(
+            *criteria,
+            GateEvent.worker_id.is_not(None),
+            GateEvent.corrected_at >= start - shift,
+            GateEvent.corrected_at < end + shift,
+        )
+        .subquery()
+    )
+    e = events.c
+    unpaired = and_(
+        e.corrected_at >= start,
+        e.corrected_at < end,
+        or_(
+            and_(
+                e.direction == "in",
+                or_(
+                    # The last entry is flagged once its shift has ended, not while it may last.
+                    and_(e.after.is_(None), e.corrected_at <= now - shift),
+                    e.after == "in",
+                    e.after_at > _shifted(e.corrected_at, shift),
+                ),
+            ),
+            and_(
+                e.direction == "out",
+                or_(
+                    e.before.is_(None),
+                    e.before == "out",
+                    _shifted(e.before_at, shift) < e.corrected_at,
+                ),
+            ),
+        ),
+    )
+    marked = select(
+        e.id,
+        e.worker_id,
+        e.corrected_at,
+        e.direction,
+        e.gate_id,
+        func.max(case((unpaired, 1), else_=0)).over(partition_by=e.worker_id).label("maybe"),
+    ).subquery()
+    m = marked.c
+    return select(m.id, m.worker_id, m.corrected_at, m.direction, m.gate_id).where(m.maybe == 1)
 
 
 def latest_per_person(

@@ -67,7 +67,7 @@ def listed(user, **overrides) -> list[tuple[str, str, str | None]]:
     }
     return [
         (flag.name, flag.flag, flag.followed_by.gate if flag.followed_by else None)
-        for flag in pairing_flags(user, **arguments)
+        for flag in pairing_flags(user, **arguments).flags
     ]
 
 

@@ -18,7 +18,7 @@ from server.hr.pairing import services
 from server.hr.pairing.forms import FlagForm, PairingFilterForm, ResolveFlagForm
 from server.models import GateEvent, utcnow
 
-FILTER_ARGUMENTS = ("day_from", "day_to", "resolved")
+FILTER_ARGUMENTS = ("day_from", "day_to", "resolved", "page")
 
 
 def _filters() -> dict[str, Any]:
@@ -36,9 +36,10 @@ def pairing():
     now = utcnow()
     timezone = current_app.config["GATELOG"].timezone
     form = PairingFilterForm(request.args)
-    flags = None
+    found = None
+    page = max(request.args.get("page", 1, type=int), 1)
     if form.validate_range(local_today(now, timezone)):
-        flags = services.pairing_flags(
+        found = services.pairing_flags(
             current_user,
             day_from=form.day_from.data,
             day_to=form.day_to.data,
@@ -46,11 +47,14 @@ def pairing():
             shift=_shift(),
             now=now,
             include_resolved=bool(form.resolved.data),
+            page=page,
         )
     return render_template(
         "hr/pairing/index.html",
         form=form,
-        flags=flags,
+        found=found,
+        page=page,
+        pages=max(1, -(-found.total // services.PER_PAGE)) if found else 1,
         flag_labels=services.FLAG_LABELS,
         resolve_form=ResolveFlagForm(),
         reopen_form=FlagForm(),

@@ -27,6 +27,7 @@ from server.presence import (
     Passage,
     anomalies,
     gate_labels,
+    maybe_unpaired,
     passage,
 )
 
@@ -38,6 +39,8 @@ FLAG_LABELS = {
 }
 # A month of flags is what HR settles in one sitting; longer ranges are a report, not a worklist.
 MAX_DAYS = 31
+# A page of flags is what one can settle before reloading; a large site's week holds thousands.
+PER_PAGE = 100
 
 
 class PairingError(Exception):
@@ -52,6 +55,12 @@ class Passed:
     direction: str
     at: datetime
     gate: str
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    code: str
 
 
 @dataclass(frozen=True)
@@ -80,23 +89,13 @@ def _found(
     Events a shift either side are read too, so a night shift or an entry just before the
     window still pairs; nothing further can pair with an event inside it.
     """
-    query = select(
-        GateEvent.id,
-        GateEvent.worker_id,
-        GateEvent.corrected_at,
-        GateEvent.direction,
-        GateEvent.gate_id,
-    ).where(
-        events_of(user),
-        GateEvent.corrected_at >= start - shift,
-        GateEvent.corrected_at < end + shift,
-    )
-    if worker_id is None:
-        query = query.where(GateEvent.worker_id.is_not(None))
-    else:
-        query = query.where(GateEvent.worker_id == worker_id)
+    criteria = [events_of(user)]
+    if worker_id is not None:
+        criteria.append(GateEvent.worker_id == worker_id)
     by_worker: dict[int, list[Passage]] = defaultdict(list)
-    for row in db.session.execute(query):
+    for row in db.session.execute(
+        maybe_unpaired(criteria, start=start, end=end, shift=shift, now=now)
+    ):
         by_worker[row.worker_id].append(passage(row))
     return [
         (person, anomaly)
@@ -112,6 +111,12 @@ def _passed(passage: Passage, gates: dict[int, str]) -> Passed:
     )
 
 
+@dataclass(frozen=True)
+class FlagPage:
+    flags: list[Flag]  # newest first, PER_PAGE of them at most
+    total: int
+
+
 def pairing_flags(
     user: User,
     *,
@@ -121,9 +126,10 @@ def pairing_flags(
     shift: timedelta,
     now: datetime,
     include_resolved: bool = False,
-) -> list[Flag]:
-    """The flags of the user's workers on the local days from `day_from` to `day_to`, newest
-    first; resolved ones only when asked for."""
+    page: int = 1,
+) -> FlagPage:
+    """One page of the flags of the user's workers on the local days from `day_from` to
+    `day_to`, newest first, and how many there are; resolved ones only when asked for."""
     start, end = local_day_bounds(day_from, timezone)[0], local_day_bounds(day_to, timezone)[1]
     found = _found(user, start, end, shift=shift, now=now)
     resolutions = {
@@ -142,34 +148,36 @@ def pairing_flags(
             for person, anomaly in found
             if (uuid.UUID(anomaly.passage.event_id), anomaly.flag) not in resolutions
         ]
-    workers = _workers(user, {person for person, _anomaly in found})
+    people = _people(user, {person for person, _anomaly in found})
+    found.sort(key=lambda item: (-item[1].passage.at.timestamp(), people[item[0]].name))
+    shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
     gates = gate_labels(user)
     flags = []
-    for person, anomaly in found:
+    for person, anomaly in shown:
         event = _passed(anomaly.passage, gates)
         resolution, resolver = resolutions.get((event.event_id, anomaly.flag), (None, ""))
-        worker = workers[person]
         flags.append(
             Flag(
                 flag=anomaly.flag,
                 worker_id=person,
-                name=worker.full_name,
-                code=worker.employee_code,
+                name=people[person].name,
+                code=people[person].code,
                 event=event,
                 followed_by=_passed(anomaly.followed_by, gates) if anomaly.followed_by else None,
                 resolution=resolution,
                 resolved_by=resolver or "",
             )
         )
-    flags.sort(key=lambda f: (-f.event.at.timestamp(), f.name))
-    return flags
+    return FlagPage(flags=flags, total=len(found))
 
 
-def _workers(user: User, ids: Iterable[int]) -> dict[int, Worker]:
-    return {
-        worker.id: worker
-        for worker in db.session.scalars(scoped(Worker, user).where(Worker.id.in_(list(ids))))
-    }
+def _people(user: User, ids: Iterable[int]) -> dict[int, Person]:
+    rows = db.session.execute(
+        scoped(Worker, user)
+        .with_only_columns(Worker.id, Worker.full_name, Worker.employee_code)
+        .where(Worker.id.in_(list(ids)))
+    )
+    return {worker_id: Person(name, code) for worker_id, name, code in rows}
 
 
 def resolve_flag(
