@@ -50,6 +50,7 @@ from server.models import (
     AuditLog,
     DailyGateCount,
     DeclarationAnswer,
+    Device,
     Enterprise,
     GateEvent,
     PurgedSeqRange,
@@ -528,6 +529,11 @@ def _add_purged_seqs(gone: Sequence[Any]) -> None:
     for (device_id, epoch), numbers in seqs.items():
         for low, high in _as_ranges(numbers):
             _merge_range(device_id, epoch, low, high)
+        db.session.execute(
+            update(Device)
+            .where(Device.id == device_id, Device.seq_epoch == epoch)
+            .values(seqs_stored=Device.seqs_stored - len(numbers))
+        )
 
 
 def _as_ranges(numbers: list[int]) -> list[tuple[int, int]]:

@@ -38,6 +38,7 @@ from server.models import (
 )
 from server.provinces import province_code_for
 from server.roster import reserve_roster_versions
+from server.sync_store import recount_seqs_stored
 from server.text import fold
 from server.tokens import hash_secret, new_secret
 
@@ -723,6 +724,7 @@ def _add_events(
     for enterprise in shifts:
         enterprise.settle_devices()
     _count_batch_records()
+    recount_seqs_stored(db.session)
     end_of_unit()
     return stored
 

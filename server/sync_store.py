@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -124,6 +124,10 @@ class SqlSyncStore:
             "seq_epoch": changes.seq.epoch,
             "highest_seq": changes.seq.highest_seq,
             "missing_seq_ranges": [list(r) for r in changes.seq.missing],
+            # A new epoch starts its count from what this delivery stored in it.
+            "seqs_stored": changes.stored
+            if changes.seq_reset
+            else Device.seqs_stored + changes.stored,
         }
         link = changes.link
         if link is not None:
@@ -548,3 +552,22 @@ def _sqlite_time(moment: datetime) -> str:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def recount_seqs_stored(session: Session | scoped_session[Any]) -> None:
+    """Set every tablet's `seqs_stored` from the events it has stored in its current epoch.
+
+    For records written around the store (the seed's COPY); the store keeps the count itself.
+    A tablet with no stored event keeps its count, 0 from enrolment.
+    """
+    counted = (
+        select(GateEvent.device_id, GateEvent.seq_epoch, func.count().label("stored"))
+        .where(GateEvent.seq.is_not(None))
+        .group_by(GateEvent.device_id, GateEvent.seq_epoch)
+        .subquery()
+    )
+    session.execute(
+        update(Device)
+        .where(Device.id == counted.c.device_id, Device.seq_epoch == counted.c.seq_epoch)
+        .values(seqs_stored=counted.c.stored)
+    )

@@ -523,6 +523,7 @@ def _write(
         if seq is not None and index not in stored_before
     )
     new_state = advance_seq_state(SeqState(epoch, 0, ()) if seq_reset else state, seen)
+    stored = sum(c.index not in stored_before for c in live) if source.numbered else 0
     link = None
     if source.heard and envelope is not None:
         link = LinkReport(
@@ -540,6 +541,7 @@ def _write(
             previous_highest_seq=state.highest_seq,
             at=now,
             link=link,
+            stored=stored,
         ),
     )
     if batch_ref is not None:

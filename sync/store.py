@@ -54,6 +54,8 @@ class DeviceUpdate:
     previous_highest_seq: int
     at: datetime
     link: LinkReport | None
+    # Numbered events this delivery stored, all in `seq.epoch`.
+    stored: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,6 +171,9 @@ def make_event(
         device_id=device.id if device else None,
         **fields,
     )
+    # As the sync store would: the device counts the numbered events of its epoch it stores.
+    if device and event.seq is not None and fields.get("seq_epoch", 0) == device.seq_epoch:
+        device.seqs_stored += 1
     return _save(event)
 
 

@@ -35,6 +35,9 @@ STATUS_ORDER = (WIPED, NEVER, STALE, LAGGING, OK, REVOKED)
 WIPE_SHOWN_FOR = timedelta(days=30)
 EVENTS_PER_DAY_WINDOW = timedelta(days=7)
 LAG_WINDOW = timedelta(days=30)
+# The chart reads at most this many of the latest records: a large enterprise's 30 days are
+# over a million, and reading them all would make the page grow with the table.
+LAG_SAMPLE = 10_000
 # Upper bounds, in seconds, of the lag chart's bars; the last bar takes everything longer.
 LAG_BUCKETS: tuple[tuple[float, str], ...] = (
     (60, "< 1 min"),
@@ -44,6 +47,10 @@ LAG_BUCKETS: tuple[tuple[float, str], ...] = (
     (86_400, "2–24 h"),
     (float("inf"), "> 24 h"),
 )
+
+
+# Tablets by id, or a query of their ids (a scope of thousands is cheaper as a subquery).
+DeviceIds = Sequence[int] | Select[tuple[int]]
 
 
 @dataclass(frozen=True)
@@ -165,18 +172,18 @@ def _pending_age(device: Device, now: datetime) -> timedelta | None:
 
 
 def wipes_seen(
-    devices: Sequence[Device], *, now: datetime, silent_after: timedelta
+    devices: Sequence[Device], device_ids: DeviceIds, *, now: datetime, silent_after: timedelta
 ) -> dict[int, WipeSeen]:
     """The wipe each tablet shows: its latest report within WIPE_SHOWN_FOR, else a possible wipe.
 
     A possible wipe, with no report: the tablet last said records were waiting, then fell
     silent, and a tablet enrolled at its gate after that silence began (PROTOCOL §10).
+    `device_ids` are those of `devices`.
     """
-    ids = [device.id for device in devices]
     seen: dict[int, WipeSeen] = {}
     reports = db.session.scalars(
         select(DeviceWipe)
-        .where(DeviceWipe.device_id.in_(ids), DeviceWipe.received_at >= now - WIPE_SHOWN_FOR)
+        .where(DeviceWipe.device_id.in_(device_ids), DeviceWipe.received_at >= now - WIPE_SHOWN_FOR)
         .order_by(DeviceWipe.received_at, DeviceWipe.id)
     )
     for report in reports:
@@ -212,33 +219,36 @@ def _best(statuses: Sequence[str], empty: str) -> str:
     return sorted(live, key=STATUS_ORDER.index)[-1]
 
 
-def missing_ranges(device_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+def missing_ranges(device_ids: DeviceIds) -> dict[int, list[tuple[int, int]]]:
     """Seq ranges each tablet numbered in its current epoch that the server never received.
 
-    Proven from GateEvent without reading every seq: one count per tablet over the
-    (device_id, seq_epoch, seq) index says whether anything below its highest seq is missing.
-    For a tablet that is short, the ranges the sync engine believes missing are tried first: if
-    they hold no event and their sizes make up the shortfall exactly, they are the gaps (seqs
-    are unique in an epoch). Otherwise a window query finds the gaps. Seqs the server
+    Proven without reading every seq: the count of events each tablet has stored in its epoch,
+    kept by every write (Device.seqs_stored), says whether anything below its highest seq is
+    missing. For a tablet that is short, the ranges the sync engine believes missing are tried
+    first: if they hold no event and their sizes make up the shortfall exactly, they are the
+    gaps (seqs are unique in an epoch). Otherwise a window query finds the gaps. Seqs the server
     quarantined, or stored and later purged by retention, were received: they are no gap.
     """
-    if not device_ids:
-        return {}
     in_epoch = and_(
         GateEvent.device_id == Device.id,
         GateEvent.seq_epoch == Device.seq_epoch,
         GateEvent.seq <= Device.highest_seq,
     )
-    stored = select(func.count()).where(in_epoch).scalar_subquery()
     rows = db.session.execute(
         select(
-            Device.id, Device.seq_epoch, Device.highest_seq, Device.missing_seq_ranges, stored
+            Device.id,
+            Device.seq_epoch,
+            Device.highest_seq,
+            Device.missing_seq_ranges,
+            Device.seqs_stored,
         ).where(Device.id.in_(device_ids), Device.highest_seq > 0)
     ).all()
-    purged = purged_seq_ranges([row[0] for row in rows])
+    # A tablet that stored every seq up to its highest has no gap, whatever was purged.
+    short = [row for row in rows if row.seqs_stored < row.highest_seq]
+    purged = purged_seq_ranges([row.id for row in short]) if short else {}
     believed: dict[int, tuple[int, list[tuple[int, int]]]] = {}
     unexplained: dict[int, list[tuple[int, int]]] = {}
-    for device_id, epoch, highest, hinted, count in rows:
+    for device_id, epoch, highest, hinted, count in short:
         gone = _subtract(purged.get((device_id, epoch), []), [(highest + 1, None)])
         if count + range_size(gone) >= highest:
             continue
@@ -378,11 +388,32 @@ def range_size(ranges: Iterable[tuple[int, int]]) -> int:
 
 
 def _scoped_devices(user: User, filters: Filters) -> Select:
+    # Plain columns beside the Device: an ORM Gate and Enterprise per row cost more than the
+    # queries when two thousand tablets share a few hundred of them.
     query = (
-        select(Device, Gate, Enterprise, Zone.name)
+        select(
+            Device,
+            Gate.id.label("gate_id"),
+            Gate.code.label("gate_code"),
+            Gate.name.label("gate_name"),
+            Enterprise.id.label("enterprise_id"),
+            Enterprise.name.label("enterprise_name"),
+            Enterprise.zone_id,
+            Zone.name.label("zone_name"),
+        )
         .join(Gate, Gate.id == Device.gate_id)
         .join(Enterprise, Enterprise.id == Device.enterprise_id)
         .outerjoin(Zone, Zone.id == Enterprise.zone_id)
+        .where(scope_clause(Device, user))
+    )
+    return _filtered(query, filters)
+
+
+def _scoped_device_ids(user: User, filters: Filters) -> Select[tuple[int]]:
+    """The ids `_scoped_devices` finds, as a subquery: thousands of bound ids cost more."""
+    query = (
+        select(Device.id)
+        .join(Enterprise, Enterprise.id == Device.enterprise_id)
         .where(scope_clause(Device, user))
     )
     return _filtered(query, filters)
@@ -396,7 +427,7 @@ def _filtered(query: Select, filters: Filters) -> Select:
     return query
 
 
-def _last_events(device_ids: Sequence[int]) -> dict[int, datetime]:
+def _last_events(device_ids: DeviceIds) -> dict[int, datetime]:
     latest = (
         select(GateEvent.occurred_at)
         .where(GateEvent.device_id == Device.id, GateEvent.seq.is_not(None))
@@ -428,9 +459,9 @@ def sync_health(
 ) -> HealthReport:
     """Every tablet (and every gate without one) the user may see, with roll-ups."""
     rows = db.session.execute(_scoped_devices(user, filters)).all()
-    device_ids = [device.id for device, *_ in rows]
+    device_ids = _scoped_device_ids(user, filters)
     gaps = missing_ranges(device_ids)
-    last_events = _last_events(device_ids) if device_ids else {}
+    last_events = _last_events(device_ids)
     quarantined = _grouped_counts(
         select(QuarantinedEvent.device_id, func.count(QuarantinedEvent.id))
         .where(QuarantinedEvent.device_id.in_(device_ids))
@@ -446,12 +477,14 @@ def sync_health(
     )
     days = EVENTS_PER_DAY_WINDOW / timedelta(days=1)
     wipes = wipes_seen(
-        [device for device, *_ in rows],
+        [row.Device for row in rows],
+        device_ids,
         now=now,
         silent_after=timedelta(minutes=thresholds.lagging_after_minutes),
     )
     tablets = []
-    for device, gate, enterprise, zone_name in rows:
+    for row in rows:
+        device = row.Device
         missing = range_size(gaps.get(device.id, ()))
         status, reasons = device_status(
             device, now=now, thresholds=thresholds, missing=missing, wipe=wipes.get(device.id)
@@ -461,12 +494,12 @@ def sync_health(
             TabletHealth(
                 device_id=device.id,
                 label=device.label,
-                enterprise_id=enterprise.id,
-                enterprise_name=enterprise.name,
-                zone_id=enterprise.zone_id,
-                zone_name=zone_name or "",
-                gate_id=gate.id,
-                gate_name=f"{gate.code} · {gate.name}",
+                enterprise_id=row.enterprise_id,
+                enterprise_name=row.enterprise_name,
+                zone_id=row.zone_id,
+                zone_name=row.zone_name or "",
+                gate_id=row.gate_id,
+                gate_name=f"{row.gate_code} · {row.gate_name}",
                 status=status,
                 reasons=reasons,
                 last_sync_at=device.last_sync_at,
@@ -484,7 +517,15 @@ def sync_health(
         )
     gates = db.session.execute(
         _filtered(
-            select(Gate, Enterprise, Zone.name)
+            select(
+                Gate.id.label("gate_id"),
+                Gate.code.label("gate_code"),
+                Gate.name.label("gate_name"),
+                Enterprise.id.label("enterprise_id"),
+                Enterprise.name.label("enterprise_name"),
+                Enterprise.zone_id,
+                Zone.name.label("zone_name"),
+            )
             .join(Enterprise, Enterprise.id == Gate.enterprise_id)
             .outerjoin(Zone, Zone.id == Enterprise.zone_id)
             .where(scope_clause(Gate, user), Gate.active.is_(True)),
@@ -492,18 +533,18 @@ def sync_health(
         )
     ).all()
     with_tablet = {t.gate_id for t in tablets}
-    for gate, enterprise, zone_name in gates:
-        if gate.id not in with_tablet:
+    for gate in gates:
+        if gate.gate_id not in with_tablet:
             tablets.append(
                 TabletHealth(
                     device_id=None,
                     label="",
-                    enterprise_id=enterprise.id,
-                    enterprise_name=enterprise.name,
-                    zone_id=enterprise.zone_id,
-                    zone_name=zone_name or "",
-                    gate_id=gate.id,
-                    gate_name=f"{gate.code} · {gate.name}",
+                    enterprise_id=gate.enterprise_id,
+                    enterprise_name=gate.enterprise_name,
+                    zone_id=gate.zone_id,
+                    zone_name=gate.zone_name or "",
+                    gate_id=gate.gate_id,
+                    gate_name=f"{gate.gate_code} · {gate.gate_name}",
                     status=NEVER,
                     reasons=[Reason("no_tablet")],
                 )
@@ -552,32 +593,32 @@ def _rollups(
     paper_cutoff = now - timedelta(days=thresholds.paper_after_days)
     enterprise_rows = db.session.execute(
         _filtered(
-            select(Enterprise, Zone.name)
+            select(Enterprise.id, Enterprise.name, Enterprise.zone_id, Zone.name.label("zone_name"))
             .outerjoin(Zone, Zone.id == Enterprise.zone_id)
             .where(scope_clause(Enterprise, user)),
             filters,
         )
     ).all()
     enterprises: dict[int, Rollup] = {}
-    for enterprise, zone_name in enterprise_rows:
+    for enterprise in enterprise_rows:
         last = last_records.get(enterprise.id)
         enterprises[enterprise.id] = Rollup(
             key=enterprise.id,
             name=enterprise.name,
-            zone_name=zone_name or "",
+            zone_name=enterprise.zone_name or "",
             last_record_at=last,
             is_on_paper=last is None or last < paper_cutoff,
             enterprises=1,
         )
     statuses: dict[int, list[str]] = defaultdict(list)
-    for gate, enterprise, _zone in gates:
-        rollup = enterprises[enterprise.id]
+    for gate in gates:
+        rollup = enterprises[gate.enterprise_id]
         rollup.gates += 1
-        rollup.gates_synced += gate.id in synced_gates
-        statuses[enterprise.id].append(gate_status.get(gate.id, NEVER))
+        rollup.gates_synced += gate.gate_id in synced_gates
+        statuses[gate.enterprise_id].append(gate_status.get(gate.gate_id, NEVER))
     zones: dict[int | None, Rollup] = {}
     zone_statuses: dict[int | None, list[str]] = defaultdict(list)
-    zone_ids = {e.id: e.zone_id for e, _ in enterprise_rows}
+    zone_ids = {e.id: e.zone_id for e in enterprise_rows}
     for enterprise_id, rollup in enterprises.items():
         rollup.status = _worst(statuses[enterprise_id], NEVER)
         rollup.on_paper = int(rollup.is_on_paper)
@@ -610,13 +651,16 @@ class LagChart:
 
 
 def lag_chart(enterprise_id: int, *, now: datetime) -> LagChart:
-    """How long records took to reach the server (received minus occurred), last 30 days."""
+    """How long the latest tablet records of the last 30 days took to reach the server."""
     rows = db.session.execute(
-        select(GateEvent.received_at, GateEvent.occurred_at).where(
+        select(GateEvent.received_at, GateEvent.occurred_at)
+        .where(
             GateEvent.enterprise_id == enterprise_id,
             GateEvent.occurred_at >= now - LAG_WINDOW,
             GateEvent.device_id.is_not(None),
         )
+        .order_by(GateEvent.occurred_at.desc())
+        .limit(LAG_SAMPLE)
     )
     lags = sorted(max((received - occurred).total_seconds(), 0.0) for received, occurred in rows)
     counts = [0] * len(LAG_BUCKETS)

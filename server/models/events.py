@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import Model
@@ -21,6 +21,29 @@ DIRECTIONS = ("in", "out")
 # `paper` is the provenance of records backfilled from a gate's paper log after an outage.
 METHODS = ("camera", "scanner", "manual", "self", "paper")
 SUBJECT_KINDS = ("worker", "visitor", "unresolved")
+# The log's rare filters: a page of them walks a partial index of the few matching records, not
+# the enterprise's whole log. SQLite uses a partial index only when the query repeats its
+# condition word for word, so the log adds these very conditions (server.hr.activity.sql).
+RARE_METHODS = ("manual", "self", "paper")
+RARE_METHOD_SQL = "method IN ({})".format(", ".join(f"'{method}'" for method in RARE_METHODS))
+UNRESOLVED_SQL = "subject_kind = 'unresolved'"
+# Received over 5 minutes after it occurred: every choice of the log's delay filter is longer.
+LATE_FLOOR_SECONDS = 300
+LATE_SQL = {
+    "postgresql": "{received} > {occurred} + interval '5 minutes'",
+    "sqlite": "{received} > datetime({occurred}, '+5 minutes')",
+}
+
+
+def _rare_index(name: str, postgresql: str, sqlite: str) -> Index:
+    return Index(
+        name,
+        "enterprise_id",
+        "occurred_at",
+        "id",
+        postgresql_where=text(postgresql),
+        sqlite_where=text(sqlite),
+    )
 
 
 class SyncBatch(Model):
@@ -81,6 +104,15 @@ class GateEvent(Model):
         Index("ix_gate_event_worker_corrected", "worker_id", "corrected_at", "id"),
         Index("ix_gate_event_visitor_occurred", "visitor_id", "occurred_at"),
         Index("ix_gate_event_device_seq", "device_id", "seq_epoch", "seq"),
+        _rare_index("ix_gate_event_rare_method", RARE_METHOD_SQL, RARE_METHOD_SQL),
+        _rare_index("ix_gate_event_unresolved", UNRESOLVED_SQL, UNRESOLVED_SQL),
+        _rare_index(
+            "ix_gate_event_late",
+            *(
+                LATE_SQL[dialect].format(received="received_at", occurred="occurred_at")
+                for dialect in ("postgresql", "sqlite")
+            ),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

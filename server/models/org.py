@@ -101,6 +101,10 @@ class Device(Model):
     # Inclusive [first, last] seq ranges below highest_seq never received in this epoch: what the
     # tablet still owes, told back to it in every push answer.
     missing_seq_ranges: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    # How many numbered events of the current epoch are stored now, kept by every write that
+    # stores or deletes one: the board proves a tablet whole (this plus its purged seqs reach
+    # highest_seq) without counting its events, which grow with the retention window.
+    seqs_stored: Mapped[int] = mapped_column(BigInteger, default=0)
     reported_backlog: Mapped[int] = mapped_column(Integer, default=0)
     oldest_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_skew_seconds: Mapped[float | None]

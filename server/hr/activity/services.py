@@ -18,7 +18,7 @@ from server.access import scope_clause, scoped
 from server.audit import record_audit
 from server.clock import in_zone, local_day_bounds
 from server.extensions import db
-from server.hr.activity.sql import seconds_between
+from server.hr.activity.sql import late_record, rare_method, seconds_between, unresolved
 from server.models import (
     Device,
     Gate,
@@ -28,6 +28,7 @@ from server.models import (
     Visitor,
     Worker,
 )
+from server.models.events import LATE_FLOOR_SECONDS, RARE_METHODS
 from server.text import fold
 
 PAGE_SIZE = 50
@@ -187,16 +188,20 @@ def filtered_events(user: User, filters: LogFilter, *, timezone: str) -> Select[
         query = query.where(GateEvent.direction == filters.direction)
     if filters.method:
         query = query.where(GateEvent.method == filters.method)
+        if filters.method in RARE_METHODS:
+            query = query.where(rare_method())
     if filters.worker_id:
         query = query.where(GateEvent.worker_id == filters.worker_id)
     if filters.unresolved_only:
-        query = query.where(GateEvent.subject_kind == "unresolved")
+        query = query.where(unresolved())
     if filters.flagged_only:
         query = query.where(cast(GateEvent.flags, String).notin_(["[]", "null"]))
     if filters.min_lag_seconds:
         query = query.where(
             seconds_between(GateEvent.occurred_at, GateEvent.received_at) > filters.min_lag_seconds
         )
+        if filters.min_lag_seconds >= LATE_FLOOR_SECONDS:
+            query = query.where(late_record())
     if filters.person.strip():
         query = query.where(_person_clause(user, filters.person))
     return query.order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())

@@ -1,12 +1,15 @@
-"""Elapsed-time SQL that SQLite and PostgreSQL spell differently."""
+"""SQL that SQLite and PostgreSQL spell differently, and the log's partial-index conditions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer
+from sqlalchemy import Boolean, ColumnElement, Integer, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+from server.models import GateEvent
+from server.models.events import LATE_SQL, RARE_METHODS
 
 
 class seconds_between(FunctionElement[int]):
@@ -57,3 +60,28 @@ def _hours_sqlite(element: whole_hours_between, compiler: Any, **kw: Any) -> str
 def _hours_postgresql(element: whole_hours_between, compiler: Any, **kw: Any) -> str:
     start, end = _arguments(element, compiler, **kw)
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / 3600) AS INTEGER)"
+
+
+def rare_method() -> ColumnElement[bool]:
+    """A manual, self or paper record: the condition of the log's rare-method index."""
+    return GateEvent.method.in_([literal_column(f"'{method}'") for method in RARE_METHODS])
+
+
+def unresolved() -> ColumnElement[bool]:
+    """An unknown person's record: the condition of the log's unresolved index."""
+    return GateEvent.subject_kind == literal_column("'unresolved'")
+
+
+class late_record(ColumnElement[bool]):
+    """Received over LATE_FLOOR_SECONDS after it occurred: the condition of the late index."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(late_record)
+def _late(element: late_record, compiler: Any, **kw: Any) -> str:
+    return LATE_SQL[compiler.dialect.name].format(
+        received=compiler.process(GateEvent.received_at, **kw),
+        occurred=compiler.process(GateEvent.occurred_at, **kw),
+    )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 14:50:25.233164
+Create Date: 2026-12-02 16:32:53.498401
 
 """
 
@@ -257,6 +257,7 @@ def upgrade():
         sa.Column("seq_reset_count", sa.Integer(), nullable=False),
         sa.Column("seq_before_reset", sa.BigInteger(), nullable=True),
         sa.Column("missing_seq_ranges", sa.JSON(), nullable=False),
+        sa.Column("seqs_stored", sa.BigInteger(), nullable=False),
         sa.Column("reported_backlog", sa.Integer(), nullable=False),
         sa.Column("oldest_pending_at", sa.DateTime(), nullable=True),
         sa.Column("last_skew_seconds", sa.Double(), nullable=True),
@@ -645,6 +646,27 @@ def upgrade():
             unique=False,
         )
         batch_op.create_index(
+            "ix_gate_event_late",
+            ["enterprise_id", "occurred_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("received_at > occurred_at + interval '5 minutes'"),
+            sqlite_where=sa.text("received_at > datetime(occurred_at, '+5 minutes')"),
+        )
+        batch_op.create_index(
+            "ix_gate_event_rare_method",
+            ["enterprise_id", "occurred_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("method IN ('manual', 'self', 'paper')"),
+            sqlite_where=sa.text("method IN ('manual', 'self', 'paper')"),
+        )
+        batch_op.create_index(
+            "ix_gate_event_unresolved",
+            ["enterprise_id", "occurred_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("subject_kind = 'unresolved'"),
+            sqlite_where=sa.text("subject_kind = 'unresolved'"),
+        )
+        batch_op.create_index(
             "ix_gate_event_visitor_occurred", ["visitor_id", "occurred_at"], unique=False
         )
         batch_op.create_index(
@@ -828,6 +850,21 @@ def downgrade():
     with op.batch_alter_table("gate_event", schema=None) as batch_op:
         batch_op.drop_index("ix_gate_event_worker_corrected")
         batch_op.drop_index("ix_gate_event_visitor_occurred")
+        batch_op.drop_index(
+            "ix_gate_event_unresolved",
+            postgresql_where=sa.text("subject_kind = 'unresolved'"),
+            sqlite_where=sa.text("subject_kind = 'unresolved'"),
+        )
+        batch_op.drop_index(
+            "ix_gate_event_rare_method",
+            postgresql_where=sa.text("method IN ('manual', 'self', 'paper')"),
+            sqlite_where=sa.text("method IN ('manual', 'self', 'paper')"),
+        )
+        batch_op.drop_index(
+            "ix_gate_event_late",
+            postgresql_where=sa.text("received_at > occurred_at + interval '5 minutes'"),
+            sqlite_where=sa.text("received_at > datetime(occurred_at, '+5 minutes')"),
+        )
         batch_op.drop_index("ix_gate_event_enterprise_occurred")
         batch_op.drop_index("ix_gate_event_enterprise_corrected")
         batch_op.drop_index("ix_gate_event_device_seq")
