@@ -104,6 +104,10 @@ class GateEvent(Model):
         Index("ix_gate_event_worker_corrected", "worker_id", "corrected_at", "id"),
         Index("ix_gate_event_visitor_occurred", "visitor_id", "occurred_at"),
         Index("ix_gate_event_device_seq", "device_id", "seq_epoch", "seq"),
+        # The purge lets a push go once none of its records is left; without this index each
+        # deleted push costs a scan of the whole table (its foreign key, and that check).
+        # Batch ids only grow, so new entries land at the index's right edge.
+        Index("ix_gate_event_batch", "batch_id"),
         _rare_index("ix_gate_event_rare_method", RARE_METHOD_SQL, RARE_METHOD_SQL),
         _rare_index("ix_gate_event_unresolved", UNRESOLVED_SQL, UNRESOLVED_SQL),
         _rare_index(
@@ -153,6 +157,7 @@ class QuarantinedEvent(Model):
     __table_args__ = (
         Index("ix_quarantined_event_enterprise_received", "enterprise_id", "received_at"),
         Index("ix_quarantined_event_device_received", "device_id", "received_at"),
+        Index("ix_quarantined_event_batch", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 16:32:53.498401
+Create Date: 2026-12-02 16:48:36.930862
 
 """
 
@@ -614,6 +614,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gate_event")),
     )
     with op.batch_alter_table("gate_event", schema=None) as batch_op:
+        batch_op.create_index("ix_gate_event_batch", ["batch_id"], unique=False)
         batch_op.create_index(
             "ix_gate_event_device_seq", ["device_id", "seq_epoch", "seq"], unique=False
         )
@@ -699,6 +700,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantined_event")),
     )
     with op.batch_alter_table("quarantined_event", schema=None) as batch_op:
+        batch_op.create_index("ix_quarantined_event_batch", ["batch_id"], unique=False)
         batch_op.create_index(
             "ix_quarantined_event_device_received", ["device_id", "received_at"], unique=False
         )
@@ -845,6 +847,7 @@ def downgrade():
     with op.batch_alter_table("quarantined_event", schema=None) as batch_op:
         batch_op.drop_index("ix_quarantined_event_enterprise_received")
         batch_op.drop_index("ix_quarantined_event_device_received")
+        batch_op.drop_index("ix_quarantined_event_batch")
 
     op.drop_table("quarantined_event")
     with op.batch_alter_table("gate_event", schema=None) as batch_op:
@@ -868,6 +871,7 @@ def downgrade():
         batch_op.drop_index("ix_gate_event_enterprise_occurred")
         batch_op.drop_index("ix_gate_event_enterprise_corrected")
         batch_op.drop_index("ix_gate_event_device_seq")
+        batch_op.drop_index("ix_gate_event_batch")
 
     op.drop_table("gate_event")
     with op.batch_alter_table("sync_batch", schema=None) as batch_op:
