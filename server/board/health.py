@@ -227,7 +227,8 @@ def missing_ranges(device_ids: DeviceIds) -> dict[int, list[tuple[int, int]]]:
     missing. For a tablet that is short, the ranges the sync engine believes missing are tried
     first: if they hold no event and their sizes make up the shortfall exactly, they are the
     gaps (seqs are unique in an epoch). Otherwise a window query finds the gaps. Seqs the server
-    quarantined, or stored and later purged by retention, were received: they are no gap.
+    quarantined, or stored and later purged by retention, were received: they are no gap, and
+    they count as received in the sums, so a refused record costs no window query.
     """
     in_epoch = and_(
         GateEvent.device_id == Device.id,
@@ -245,15 +246,29 @@ def missing_ranges(device_ids: DeviceIds) -> dict[int, list[tuple[int, int]]]:
     ).all()
     # A tablet that stored every seq up to its highest has no gap, whatever was purged.
     short = [row for row in rows if row.seqs_stored < row.highest_seq]
-    purged = purged_seq_ranges([row.id for row in short]) if short else {}
-    believed: dict[int, tuple[int, list[tuple[int, int]]]] = {}
-    unexplained: dict[int, list[tuple[int, int]]] = {}
+    short_ids = [row.id for row in short]
+    purged = purged_seq_ranges(short_ids) if short else {}
+    quarantined = _quarantined_seqs(short_ids) if short else {}
+    # Per tablet: its epoch, highest seq, count, purged ranges, believed ranges, and the
+    # quarantined seqs in neither, which are received unless a stored event already holds them.
+    facts = {}
     for device_id, epoch, highest, hinted, count in short:
         gone = _subtract(purged.get((device_id, epoch), []), [(highest + 1, None)])
-        if count + range_size(gone) >= highest:
-            continue
         ranges = _usable_ranges(hinted, highest)
-        if ranges and count + range_size(gone) + range_size(ranges) == highest:
+        refused = {
+            seq
+            for seq in quarantined.get(device_id, ())
+            if seq <= highest and not _within(seq, gone) and not _within(seq, ranges)
+        }
+        facts[device_id] = (epoch, highest, count, gone, ranges, refused)
+    stored = _stored_among({key: (fact[0], fact[5]) for key, fact in facts.items()})
+    believed: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+    unexplained: dict[int, list[tuple[int, int]]] = {}
+    for device_id, (epoch, highest, count, gone, ranges, refused) in facts.items():
+        received = count + range_size(gone) + len(refused - stored[device_id])
+        if received >= highest:
+            continue
+        if ranges and received + range_size(ranges) == highest:
             believed[device_id] = (epoch, ranges)
         else:
             unexplained[device_id] = gone
@@ -265,7 +280,7 @@ def missing_ranges(device_ids: DeviceIds) -> dict[int, list[tuple[int, int]]]:
         left = _subtract(ranges, unexplained[device_id])
         if left:
             gaps[device_id] = left
-    return _without_quarantined(gaps)
+    return _without_quarantined(gaps, quarantined)
 
 
 # Beyond this many believed ranges, one window query is cheaper than proving each range empty.
@@ -340,15 +355,14 @@ def _scanned_gaps(device_ids: list[int], in_epoch) -> dict[int, list[tuple[int, 
     return gaps
 
 
-def _without_quarantined(
-    gaps: dict[int, list[tuple[int, int]]],
-) -> dict[int, list[tuple[int, int]]]:
+def _quarantined_seqs(device_ids: list[int]) -> dict[int, set[int]]:
+    """The seqs each tablet sent in its current epoch that the server quarantined."""
     received: defaultdict[int, set[int]] = defaultdict(set)
     query = (
         select(QuarantinedEvent.device_id, QuarantinedEvent.seq)
         .join(Device, Device.id == QuarantinedEvent.device_id)
         .where(
-            QuarantinedEvent.device_id.in_(list(gaps)),
+            QuarantinedEvent.device_id.in_(device_ids),
             QuarantinedEvent.seq.is_not(None),
             (Device.seq_reset_at.is_(None)) | (QuarantinedEvent.received_at >= Device.seq_reset_at),
         )
@@ -356,9 +370,39 @@ def _without_quarantined(
     # The query keeps only rows with a seq.
     for device_id, seq in cast(Iterable[tuple[int, int]], db.session.execute(query)):
         received[device_id].add(seq)
+    return received
+
+
+def _stored_among(wanted: dict[int, tuple[int, set[int]]]) -> defaultdict[int, set[int]]:
+    """Which of the given seqs of each tablet's epoch a stored event holds: index seeks."""
+    probes = [
+        select(GateEvent.device_id, GateEvent.seq).where(
+            GateEvent.device_id == device_id,
+            GateEvent.seq_epoch == epoch,
+            GateEvent.seq.in_(sorted(seqs)),
+        )
+        for device_id, (epoch, seqs) in wanted.items()
+        if seqs
+    ]
+    found: defaultdict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(probes), PROBES_PER_QUERY):
+        rows = db.session.execute(union_all(*probes[start : start + PROBES_PER_QUERY]))
+        # Both columns are matched by equality, so neither is NULL here.
+        for device_id, seq in cast(Iterable[tuple[int, int]], rows):
+            found[device_id].add(seq)
+    return found
+
+
+def _within(seq: int, ranges: Iterable[tuple[int, int]]) -> bool:
+    return any(low <= seq <= high for low, high in ranges)
+
+
+def _without_quarantined(
+    gaps: dict[int, list[tuple[int, int]]], quarantined: dict[int, set[int]]
+) -> dict[int, list[tuple[int, int]]]:
     result = {}
     for device_id, ranges in gaps.items():
-        split = _subtract(ranges, [(seq, seq) for seq in received[device_id]])
+        split = _subtract(ranges, [(seq, seq) for seq in quarantined.get(device_id, ())])
         if split:
             result[device_id] = split
     return result

@@ -139,3 +139,30 @@ def test_recount_sets_the_count_of_records_written_around_the_store(app: Flask) 
     db.session.refresh(device)
     assert device.seqs_stored == 2
     assert health.missing_ranges([device.id]) == {device.id: [(2, 2)]}
+
+
+def numbered(gate: Gate, seqs: list[int]) -> list[dict[str, Any]]:
+    rng = random.Random(0)
+    return [event(gate, seq, rng) for seq in seqs]
+
+
+def test_a_refused_record_is_received_and_hides_no_gap(app: Flask) -> None:
+    gate = make_gate(make_enterprise())
+    stranger = make_gate(make_enterprise(name="Công ty khác"))
+    device, _ = make_device(gate)
+    first, second, fifth = numbered(gate, [1, 2, 5])
+    [third] = numbered(stranger, [3])
+    push(device, [first, second, third, fifth])
+    db.session.commit()
+    assert health.missing_ranges([device.id]) == {device.id: [(4, 4)]}
+
+
+def test_a_conflict_quarantines_a_stored_seq_that_is_counted_once(app: Flask) -> None:
+    gate = make_gate(make_enterprise())
+    device, _ = make_device(gate)
+    events = numbered(gate, [1, 2, 4])
+    push(device, events)
+    push(device, [dict(events[1], note="sửa")])
+    db.session.commit()
+    assert db.session.scalar(select(QuarantinedEvent.seq)) == 2
+    assert health.missing_ranges([device.id]) == {device.id: [(3, 3)]}
