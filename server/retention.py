@@ -66,7 +66,9 @@ from server.models import (
 )
 from server.roster import reserve_roster_versions
 
-CHUNK_SIZE = 1000
+# A day of a province is about 330,000 gate records: chunks of 1,000 spent most of the purge on
+# each chunk's fixed round trips (2m55s for one day at 1M events, 1m54s with 5,000).
+CHUNK_SIZE = 5000
 CATEGORIES = ("declarations", "visitors", "events", "audit")
 
 _DayKey = tuple[date, int, int, str, str, str, int | None]
