@@ -205,6 +205,79 @@ def _shifted(at: ColumnElement[datetime], shift: timedelta) -> ColumnElement[Any
     return func.strftime("%Y-%m-%d %H:%M:%f000", at, f"+{int(shift.total_seconds())} seconds")
 
 
+def _marked(
+    criteria: Sequence[ColumnElement[bool]],
+    person: Sequence[Any],
+    *,
+    read: tuple[datetime, datetime],
+    entries: tuple[datetime, datetime],
+    exits: tuple[datetime, datetime],
+    shift: timedelta,
+    now: datetime | None,
+) -> Subquery:
+    """The events in `read`, each with the next one of the same person and `irregular`: whether
+    any entry of that person in `entries`, or exit in `exits`, may not pair (see
+    `maybe_unpaired`).
+
+    Without `now`, an entry with nothing after it counts as irregular however recent.
+    """
+    order = (GateEvent.corrected_at, GateEvent.id)
+
+    def neighbour(fn: Any, column: Any) -> Any:
+        return fn(column, type_=column.type).over(partition_by=person, order_by=order)
+
+    events = (
+        select(
+            GateEvent.id,
+            GateEvent.worker_id,
+            GateEvent.visitor_id,
+            GateEvent.corrected_at,
+            GateEvent.direction,
+            GateEvent.gate_id,
+            neighbour(func.lag, GateEvent.direction).label("before"),
+            neighbour(func.lag, GateEvent.corrected_at).label("before_at"),
+            neighbour(func.lead, GateEvent.direction).label("after"),
+            neighbour(func.lead, GateEvent.corrected_at).label("after_at"),
+            neighbour(func.lead, GateEvent.gate_id).label("after_gate"),
+        )
+        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
+        .subquery()
+    )
+    e = events.c
+    last_entry_open = e.after.is_(None)
+    if now is not None:
+        # The last entry is flagged once its shift has ended, not while it may last.
+        last_entry_open = and_(last_entry_open, e.corrected_at <= now - shift)
+    irregular = or_(
+        and_(
+            e.direction == "in",
+            e.corrected_at >= entries[0],
+            e.corrected_at < entries[1],
+            or_(
+                last_entry_open,
+                e.after == "in",
+                e.after_at > _shifted(e.corrected_at, shift),
+            ),
+        ),
+        and_(
+            e.direction == "out",
+            e.corrected_at >= exits[0],
+            e.corrected_at < exits[1],
+            or_(
+                e.before.is_(None),
+                e.before == "out",
+                _shifted(e.before_at, shift) < e.corrected_at,
+            ),
+        ),
+    )
+    people = [e[column.key] for column in person]
+    return select(
+        *(e[name] for name in ("id", "worker_id", "visitor_id")),
+        *(e[name] for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")),
+        func.max(case((irregular, 1), else_=0)).over(partition_by=people).label("irregular"),
+    ).subquery()
+
+
 def maybe_unpaired(
     criteria: Sequence[ColumnElement[bool]],
     *,
@@ -221,65 +294,59 @@ def maybe_unpaired(
     window over each worker's events finds every worker with a flag, and a few more, without
     handing the whole enterprise to Python. The rules themselves stay in `presence_intervals`.
     """
-    order = (GateEvent.corrected_at, GateEvent.id)
+    m = _marked(
+        [*criteria, GateEvent.worker_id.is_not(None)],
+        [GateEvent.worker_id],
+        read=(start - shift, end + shift),
+        entries=(start, end),
+        exits=(start, end),
+        shift=shift,
+        now=now,
+    ).c
+    return select(m.id, m.worker_id, m.corrected_at, m.direction, m.gate_id).where(m.irregular == 1)
 
-    def neighbour(fn: Any, column: Any) -> Any:
-        return fn(column).over(partition_by=GateEvent.worker_id, order_by=order)
 
-    events = (
-        select(
-            GateEvent.id,
-            GateEvent.worker_id,
-            GateEvent.corrected_at,
-            GateEvent.direction,
-            GateEvent.gate_id,
-            neighbour(func.lag, GateEvent.direction).label("before"),
-            neighbour(func.lag, GateEvent.corrected_at).label("before_at"),
-            neighbour(func.lead, GateEvent.direction).label("after"),
-            neighbour(func.lead, GateEvent.corrected_at).label("after_at"),
-        )
-        .where(
-            *criteria,
-            GateEvent.worker_id.is_not(None),
-            GateEvent.corrected_at >= start - shift,
-            GateEvent.corrected_at < end + shift,
-        )
-        .subquery()
+def stays_touching(
+    criteria: Sequence[ColumnElement[bool]],
+    *,
+    start: datetime,
+    end: datetime,
+    shift: timedelta,
+) -> Select[Any]:
+    """What it takes to know the stays of everyone named (a worker or a visitor) that touch
+    (start, end), in rows of two kinds.
+
+    Such a stay is opened by an entry a shift before the window at the earliest, or closed by an
+    exit inside it or up to a shift after. A person all of whose entries and exits there pair by
+    rule 2 (each entry with the exit after it, within a shift) has only plain stays there: those
+    touching the window come as one row each, the entry's, with `after_at` and `after_gate` the
+    exit's. Anyone else comes as all their events within a shift of the window with `after_at`
+    None, for `presence_intervals` to pair, as if only those had been read. On a large site most
+    people pair every passage, so the rules run in Python for the few who do not. Columns: id,
+    worker_id, visitor_id, corrected_at, direction, gate_id, after_at, after_gate.
+    """
+    near = (start - shift, end + shift)
+    m = _marked(
+        [*criteria, or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None))],
+        [GateEvent.worker_id, GateEvent.visitor_id],
+        read=near,
+        entries=(near[0], end),
+        exits=(start, near[1]),
+        shift=shift,
+        now=None,
+    ).c
+    stay = and_(
+        m.irregular == 0,
+        m.direction == "in",
+        m.corrected_at < end,
+        m.after_at > start,
     )
-    e = events.c
-    unpaired = and_(
-        e.corrected_at >= start,
-        e.corrected_at < end,
-        or_(
-            and_(
-                e.direction == "in",
-                or_(
-                    # The last entry is flagged once its shift has ended, not while it may last.
-                    and_(e.after.is_(None), e.corrected_at <= now - shift),
-                    e.after == "in",
-                    e.after_at > _shifted(e.corrected_at, shift),
-                ),
-            ),
-            and_(
-                e.direction == "out",
-                or_(
-                    e.before.is_(None),
-                    e.before == "out",
-                    _shifted(e.before_at, shift) < e.corrected_at,
-                ),
-            ),
-        ),
-    )
-    marked = select(
-        e.id,
-        e.worker_id,
-        e.corrected_at,
-        e.direction,
-        e.gate_id,
-        func.max(case((unpaired, 1), else_=0)).over(partition_by=e.worker_id).label("maybe"),
-    ).subquery()
-    m = marked.c
-    return select(m.id, m.worker_id, m.corrected_at, m.direction, m.gate_id).where(m.maybe == 1)
+    columns = (m.id, m.worker_id, m.visitor_id, m.corrected_at, m.direction, m.gate_id)
+    return select(
+        *columns,
+        case((m.irregular == 0, m.after_at)).label("after_at"),
+        case((m.irregular == 0, m.after_gate)).label("after_gate"),
+    ).where(or_(stay, m.irregular == 1))
 
 
 def latest_per_person(

@@ -519,6 +519,7 @@ def _trace(subject: Worker | Visitor, kind: str):  # type: ignore[no-untyped-def
         return render_template(
             "board/tracing.html", form=form, subject=subject, kind=kind, result=None
         )
+    exporting = form.value("format") in ("csv", "xlsx")
     result = tracing.trace(
         current_user,
         subject,
@@ -526,9 +527,10 @@ def _trace(subject: Worker | Visitor, kind: str):  # type: ignore[no-untyped-def
         end=local_to_utc(form.end.data, settings.timezone),
         shift=timedelta(hours=thresholds.shift_hours),
         now=now,
+        limit=None if exporting else tracing.CONTACTS_SHOWN,
         ip=request.remote_addr or "",
     )
-    if form.value("format") in ("csv", "xlsx"):
+    if exporting:
         return _tracing_export(subject, result, form.value("format"))
     return render_template(
         "board/tracing.html", form=form, subject=subject, kind=kind, result=result

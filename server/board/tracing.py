@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 
@@ -21,12 +22,16 @@ from server.presence import (
     overlaps,
     passage,
     presence_intervals,
+    stays_touching,
 )
 from server.text import digits, fold
 
 SEARCH_LIMIT = 50
 
 PersonKey = tuple[str, str]  # ("worker", "12"), ("visitor", "3"), ("unresolved", "<text>")
+
+# The page names the longest contacts; the total counts everyone, and the export lists everyone.
+CONTACTS_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,22 @@ class Contact:
 @dataclass(frozen=True)
 class TraceResult:
     intervals: list[tuple[str, Interval]]
-    contacts: list[Contact]
+    contacts: list[Contact]  # longest overlap first; the first `limit` when trace had one
+    total: int
 
 
-def _person_key(event: GateEvent) -> PersonKey:
+@dataclass(frozen=True)
+class _Found:
+    """A contact before it is named: only the ones shown are looked up."""
+
+    enterprise_id: int
+    key: PersonKey
+    stretches: list[Overlap]
+    minutes: int
+    first_at: datetime
+
+
+def _person_key(event: Any) -> PersonKey:
     if event.worker_id is not None:
         return ("worker", str(event.worker_id))
     if event.visitor_id is not None:
@@ -57,8 +74,21 @@ def _person_key(event: GateEvent) -> PersonKey:
     return ("unresolved", event.subject_value)
 
 
-def _intervals(events: list[GateEvent], *, shift: timedelta, now: datetime) -> list[Interval]:
+def _intervals(events: list[Any], *, shift: timedelta, now: datetime) -> list[Interval]:
     return presence_intervals([passage(e) for e in events], shift=shift, now=now)
+
+
+# What pairing needs of an event, read as plain rows: a day of a large site is tens of thousands.
+_EVENT_COLUMNS = (
+    GateEvent.id,
+    GateEvent.enterprise_id,
+    GateEvent.worker_id,
+    GateEvent.visitor_id,
+    GateEvent.subject_value,
+    GateEvent.corrected_at,
+    GateEvent.direction,
+    GateEvent.gate_id,
+)
 
 
 def trace(
@@ -69,23 +99,27 @@ def trace(
     end: datetime,
     shift: timedelta,
     now: datetime,
+    limit: int | None = None,
     ip: str = "",
 ) -> TraceResult:
-    """Everyone whose presence overlapped `subject`'s in [start, end), longest overlap first.
+    """Everyone whose presence overlapped `subject`'s in [start, end), longest overlap first
+    (the first `limit` of them, if given, and how many in all).
 
     Events from a shift before and after the window are read too, so that an entry before the
     window or an exit after it still pairs. The query is written to the audit log.
     """
     kind = "worker" if isinstance(subject, Worker) else "visitor"
     column = GateEvent.worker_id if kind == "worker" else GateEvent.visitor_id
-    own_events = db.session.scalars(
-        scoped(GateEvent, user).where(
+    own_events = db.session.execute(
+        scoped(GateEvent, user)
+        .with_only_columns(*_EVENT_COLUMNS)
+        .where(
             column == subject.id,
             GateEvent.corrected_at >= start - shift,
             GateEvent.corrected_at < end + shift,
         )
     ).all()
-    by_enterprise: dict[int, list[GateEvent]] = defaultdict(list)
+    by_enterprise: dict[int, list[Any]] = defaultdict(list)
     for event in own_events:
         by_enterprise[event.enterprise_id].append(event)
     mine: dict[int, list[Interval]] = {}
@@ -93,14 +127,14 @@ def trace(
         clipped = clip(_intervals(events, shift=shift, now=now), start, end)
         if clipped:
             mine[enterprise_id] = clipped
-    contacts = []
-    for enterprise_id, intervals in mine.items():
-        contacts.extend(
-            _contacts_at(
-                user, enterprise_id, intervals, (kind, str(subject.id)), shift=shift, now=now
-            )
+    found = [
+        contact
+        for enterprise_id, intervals in mine.items()
+        for contact in _contacts_at(
+            user, enterprise_id, intervals, (kind, str(subject.id)), shift=shift, now=now
         )
-    contacts.sort(key=lambda c: (-c.minutes, c.first_at, c.name))
+    ]
+    contacts = _named(user, _longest(found, limit))[:limit]
     record_audit(
         user,
         "board.contact_tracing",
@@ -109,7 +143,7 @@ def trace(
         target_id=subject.id,
         enterprise_id=subject.enterprise_id,
         ip=ip,
-        details={"start": start.isoformat(), "end": end.isoformat(), "contacts": len(contacts)},
+        details={"start": start.isoformat(), "end": end.isoformat(), "contacts": len(found)},
     )
     gate_names = _gate_names(
         user, {int(i.gate_in or i.gate_out or 0) for v in mine.values() for i in v}
@@ -119,7 +153,9 @@ def trace(
         for intervals in mine.values()
         for i in intervals
     ]
-    return TraceResult(intervals=sorted(labelled, key=lambda p: p[1].start), contacts=contacts)
+    return TraceResult(
+        intervals=sorted(labelled, key=lambda p: p[1].start), contacts=contacts, total=len(found)
+    )
 
 
 def _contacts_at(
@@ -130,37 +166,81 @@ def _contacts_at(
     *,
     shift: timedelta,
     now: datetime,
-) -> list[Contact]:
+) -> list[_Found]:
     low, high = mine[0].start, max(i.end for i in mine)
-    events = db.session.scalars(
-        scoped(GateEvent, user).where(
-            GateEvent.enterprise_id == enterprise_id,
+    here = [scope_clause(GateEvent, user), GateEvent.enterprise_id == enterprise_id]
+    stays: dict[PersonKey, list[Interval]] = defaultdict(list)
+    events: dict[PersonKey, list[Any]] = defaultdict(list)
+    for row in db.session.execute(stays_touching(here, start=low, end=high, shift=shift)):
+        key = _person_key(row)
+        if key == me:
+            continue
+        if row.after_at is None:
+            events[key].append(row)
+        else:
+            stays[key].append(
+                Interval(row.corrected_at, row.after_at, str(row.gate_id), str(row.after_gate))
+            )
+    # Records of people nobody has named yet are few; each text is paired as one person.
+    unresolved = db.session.execute(
+        select(*_EVENT_COLUMNS).where(
+            *here,
+            GateEvent.worker_id.is_(None),
+            GateEvent.visitor_id.is_(None),
             GateEvent.corrected_at >= low - shift,
             GateEvent.corrected_at < high + shift,
         )
-    ).all()
-    people: dict[PersonKey, list[GateEvent]] = defaultdict(list)
-    for event in events:
-        key = _person_key(event)
-        if key != me:
-            people[key].append(event)
-    found = {}
-    for key, their_events in people.items():
-        stretches = overlaps(mine, _intervals(their_events, shift=shift, now=now))
+    )
+    for row in unresolved:
+        events[_person_key(row)].append(row)
+    for key, their_events in events.items():
+        stays[key] = _intervals(their_events, shift=shift, now=now)
+    found = []
+    for key, theirs in stays.items():
+        stretches = overlaps(mine, theirs)
         seconds = overlap_seconds(stretches)
         if seconds > 0:
-            found[key] = stretches
-    if not found:
-        return []
-    gate_names = _gate_names(user, {e.gate_id for e in events})
-    names = _people_names(user, found)
-    enterprise_name = db.session.scalar(
-        select(Enterprise.name).where(
-            Enterprise.id == enterprise_id, scope_clause(Enterprise, user)
-        )
+            first_at = min(s.start for s in stretches)
+            found.append(_Found(enterprise_id, key, stretches, int(seconds // 60), first_at))
+    return found
+
+
+def _longest(found: list[_Found], limit: int | None) -> list[_Found]:
+    """The first `limit` by overlap, then start, and every contact tied with the last of them:
+    the name that breaks those ties is read only for the contacts kept."""
+    found.sort(key=lambda f: (-f.minutes, f.first_at))
+    if limit is None or len(found) <= limit:
+        return found
+    last = (found[limit - 1].minutes, found[limit - 1].first_at)
+    cut = limit
+    while cut < len(found) and (found[cut].minutes, found[cut].first_at) == last:
+        cut += 1
+    return found[:cut]
+
+
+def _named(user: User, found: list[_Found]) -> list[Contact]:
+    """The contacts `found`, with names, gates and enterprise, longest overlap first."""
+    names = _people_names(user, {f.key: f for f in found})
+    gate_names = _gate_names(
+        user,
+        {
+            int(gate)
+            for f in found
+            for s in f.stretches
+            for gate in (s.theirs.gate_in, s.theirs.gate_out)
+            if gate
+        },
+    )
+    enterprises = dict(
+        db.session.execute(
+            select(Enterprise.id, Enterprise.name).where(
+                Enterprise.id.in_({f.enterprise_id for f in found}), scope_clause(Enterprise, user)
+            )
+        ).all()
     )
     contacts = []
-    for key, stretches in found.items():
+    for item in found:
+        key, stretches = item.key, item.stretches
         name, detail = names.get(key, (key[1], ""))
         gates = sorted(
             {
@@ -176,14 +256,15 @@ def _contacts_at(
                 person_id=int(key[1]) if key[0] != "unresolved" else None,
                 name=name,
                 detail=detail,
-                enterprise=enterprise_name or "",
-                minutes=int(overlap_seconds(stretches) // 60),
-                first_at=min(s.start for s in stretches),
+                enterprise=enterprises.get(item.enterprise_id, ""),
+                minutes=item.minutes,
+                first_at=item.first_at,
                 last_at=max(s.end for s in stretches),
                 gates=gates,
                 stretches=_joined(stretches),
             )
         )
+    contacts.sort(key=lambda c: (-c.minutes, c.first_at, c.name))
     return contacts
 
 
@@ -211,14 +292,19 @@ def _people_names(user: User, keys: Mapping[PersonKey, object]) -> dict[PersonKe
     worker_ids = [int(k[1]) for k in keys if k[0] == "worker"]
     visitor_ids = [int(k[1]) for k in keys if k[0] == "visitor"]
     names: dict[PersonKey, tuple[str, str]] = {}
-    for worker in db.session.scalars(scoped(Worker, user).where(Worker.id.in_(worker_ids))):
-        detail = " · ".join(
-            p for p in (worker.employee_code, worker.department, worker.phone or "") if p
-        )
-        names[("worker", str(worker.id))] = (worker.full_name, detail)
-    for visitor in db.session.scalars(scoped(Visitor, user).where(Visitor.id.in_(visitor_ids))):
-        detail = " · ".join(p for p in (visitor.organisation, visitor.phone or "") if p)
-        names[("visitor", str(visitor.id))] = (visitor.full_name, detail)
+    # Columns, not entities: a factory's whole shift may tie for the longest overlap.
+    workers = scoped(Worker, user).with_only_columns(
+        Worker.id, Worker.full_name, Worker.employee_code, Worker.department, Worker.phone
+    )
+    for worker_id, name, *details in db.session.execute(workers.where(Worker.id.in_(worker_ids))):
+        names[("worker", str(worker_id))] = (name, " · ".join(p for p in details if p))
+    visitors = scoped(Visitor, user).with_only_columns(
+        Visitor.id, Visitor.full_name, Visitor.organisation, Visitor.phone
+    )
+    for visitor_id, name, *details in db.session.execute(
+        visitors.where(Visitor.id.in_(visitor_ids))
+    ):
+        names[("visitor", str(visitor_id))] = (name, " · ".join(p for p in details if p))
     return names
 
 

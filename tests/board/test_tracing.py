@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from server.board import tracing
-from server.models import AuditLog
+from server.models import AuditLog, GateEvent
+from server.presence import clip, overlap_seconds, overlaps, passage, presence_intervals
 from tests.factories import (
     login,
     make_enterprise,
@@ -112,6 +115,20 @@ def test_contacts_sorted_by_overlap_to_the_minute(case) -> None:  # type: ignore
     assert [(i.start, i.end) for _gate, i in result.intervals] == [(at("08:00"), at("12:00"))]
 
 
+def test_a_limited_trace_names_the_longest_and_counts_everyone(case) -> None:  # type: ignore[no-untyped-def]
+    result = tracing.trace(
+        make_user("admin"),
+        case["index"],
+        start=at("00:00"),
+        end=at("23:59"),
+        shift=SHIFT,
+        now=DAY + timedelta(days=2),
+        limit=2,
+    )
+    assert [(c.name, c.minutes) for c in result.contacts] == [("Quên Ra", 180), ("Đến Muộn", 60)]
+    assert result.total == 3
+
+
 def test_window_clips_the_overlap(case) -> None:  # type: ignore[no-untyped-def]
     result = tracing.trace(
         make_user("admin"),
@@ -174,3 +191,66 @@ def test_search_finds_people_without_diacritics(client, case) -> None:  # type: 
     login(client, make_user("admin"))
     html = client.get("/board/tracing?q=quen ra").get_data(as_text=True)
     assert "Quên Ra" in html
+
+
+# Whole half-hours give ties and stays exactly a shift long; half a second probes SQLite's bound.
+DRAWN_PASSAGES = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # whose: two workers, an unknown person, the index case
+        st.integers(-40, 90),
+        st.sampled_from((timedelta(0), timedelta(milliseconds=500))),
+        st.sampled_from(("in", "out")),
+    ),
+    max_size=14,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(drawn=DRAWN_PASSAGES)
+def test_contacts_are_what_the_rules_give_for_every_event(app: Flask, drawn) -> None:  # type: ignore[no-untyped-def]
+    """Stays paired in SQL for people whose passages all pair, the rules in Python for the rest:
+    the same contacts as pairing every event of everyone in Python."""
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise)
+    people = [make_worker(enterprise), make_worker(enterprise), None, make_worker(enterprise)]
+    index = people[3]
+    make_event(gate, worker=index, occurred_at=DAY + timedelta(hours=8))
+    make_event(gate, worker=index, direction="out", occurred_at=DAY + timedelta(hours=17))
+    for whose, half_hours, nudge, direction in drawn:
+        make_event(
+            gate,
+            worker=people[whose],
+            direction=direction,
+            occurred_at=DAY + half_hours * timedelta(minutes=30) + nudge,
+        )
+    start, end, now = DAY, DAY + timedelta(days=1), DAY + timedelta(hours=20)
+    result = tracing.trace(make_user("admin"), index, start=start, end=end, shift=SHIFT, now=now)
+    events = GateEvent.query.filter(GateEvent.enterprise_id == enterprise.id).all()
+    read = [e for e in events if start - SHIFT <= e.corrected_at < end + SHIFT]
+    mine = clip(
+        presence_intervals(
+            [passage(e) for e in read if e.worker_id == index.id], shift=SHIFT, now=now
+        ),
+        start,
+        end,
+    )
+    if not mine:
+        assert result.contacts == []
+        return
+    low, high = mine[0].start, max(i.end for i in mine)
+    expected = []
+    for person in people[:3]:
+        theirs = [
+            passage(e)
+            for e in events
+            if e.worker_id == (person.id if person else None)
+            and low - SHIFT <= e.corrected_at < high + SHIFT
+        ]
+        seconds = overlap_seconds(overlaps(mine, presence_intervals(theirs, shift=SHIFT, now=now)))
+        if seconds > 0:
+            expected.append((person.full_name if person else "Khách lạ", int(seconds // 60)))
+    assert sorted((c.name, c.minutes) for c in result.contacts) == sorted(expected)
