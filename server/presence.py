@@ -244,7 +244,7 @@ def _marked(
         .subquery()
     )
     e = events.c
-    last_entry_open = e.after.is_(None)
+    last_entry_open: ColumnElement[bool] = e.after.is_(None)
     if now is not None:
         # The last entry is flagged once its shift has ended, not while it may last.
         last_entry_open = and_(last_entry_open, e.corrected_at <= now - shift)
