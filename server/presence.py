@@ -40,6 +40,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy import Interval as SqlInterval
 from sqlalchemy import cast as sql_cast
@@ -405,6 +406,29 @@ def last_passage(
         .limit(1)
     ).first()
     return passage(row) if row is not None else None
+
+
+def with_last_passage(
+    query: Select[Any], worker_id: Any
+) -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """`query` with each worker's latest passage: the query, its corrected time and direction
+    (both None for a worker with no record left).
+
+    PostgreSQL reads both with one probe of the worker's index (a LATERAL join); SQLite has no
+    LATERAL and asks twice, which a small site's roster affords.
+    """
+    latest = (
+        select(GateEvent.corrected_at.label("at"), GateEvent.direction)
+        .where(GateEvent.worker_id == worker_id)
+        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
+        .limit(1)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        last = latest.lateral()
+        return query.outerjoin(last, true()), last.c.at, last.c.direction
+    at = latest.with_only_columns(GateEvent.corrected_at).scalar_subquery()
+    direction = latest.with_only_columns(GateEvent.direction).scalar_subquery()
+    return query, at, direction
 
 
 @dataclass(frozen=True)

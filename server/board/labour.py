@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,7 +11,8 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select, true
 from server.access import scope_clause, scoped
 from server.audit import record_audit
 from server.extensions import db
-from server.models import DailyGateCount, Enterprise, GateEvent, SentList, User, Worker, Zone
+from server.models import DailyGateCount, Enterprise, SentList, User, Worker, Zone
+from server.presence import with_last_passage
 from server.provinces import PROVINCE_SHORT_NAMES, province_name, resolve
 
 UNKNOWN = None  # the row of workers whose home province could not be read
@@ -136,34 +136,15 @@ class ListedWorker:
     worker_id: int | None = None
 
 
-def _last_event_columns():  # type: ignore[no-untyped-def]
-    latest = (
-        select(GateEvent.corrected_at)
-        .where(GateEvent.worker_id == Worker.id)
-        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    direction = (
-        select(GateEvent.direction)
-        .where(GateEvent.worker_id == Worker.id)
-        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return latest, direction
-
-
-def worker_list(
+def _listed(
     user: User,
     scope: Scope,
-    *,
-    provinces: Sequence[int | None] | None = None,
-    gone_home_before: datetime | None = None,
-) -> Iterator[ListedWorker]:
-    """The detailed list, by province then name; optionally only those likely gone home."""
-    latest, direction = _last_event_columns()
-    query = _scoped_workers(user, scope).with_only_columns(
+    provinces: Sequence[int | None] | None,
+    gone_home_before: datetime | None,
+) -> Select:
+    """The scope's active workers with their last passage, filtered as `worker_list` says."""
+    query, latest, direction = with_last_passage(_scoped_workers(user, scope), Worker.id)
+    query = query.with_only_columns(
         Worker.home_province_code,
         Worker.full_name,
         Worker.phone,
@@ -183,7 +164,18 @@ def worker_list(
         query = query.where(clause)
     if gone_home_before is not None:
         query = query.where(latest < gone_home_before, direction == "out")
-    query = query.order_by(
+    return query
+
+
+def worker_list(
+    user: User,
+    scope: Scope,
+    *,
+    provinces: Sequence[int | None] | None = None,
+    gone_home_before: datetime | None = None,
+) -> Iterator[ListedWorker]:
+    """The detailed list, by province then name; optionally only those likely gone home."""
+    query = _listed(user, scope, provinces, gone_home_before).order_by(
         Worker.home_province_code.is_(None),
         Worker.home_province_code,
         Worker.search_name,
@@ -202,10 +194,11 @@ class GoneHomeRow:
 
 def gone_home_by_province(user: User, scope: Scope, *, before: datetime) -> list[GoneHomeRow]:
     """Active workers whose last record is an exit older than `before`, by home province."""
-    counts: dict[int | None, int] = defaultdict(int)
-    for worker in worker_list(user, scope, gone_home_before=before):
-        counts[worker.province_code] += 1
-    rows = [GoneHomeRow(code, province_name(code), n) for code, n in counts.items()]
+    listed = _listed(user, scope, None, before).subquery()
+    counts = db.session.execute(
+        select(listed.c.home_province_code, func.count()).group_by(listed.c.home_province_code)
+    )
+    rows = [GoneHomeRow(code, province_name(code), n) for code, n in counts]
     return sorted(rows, key=lambda r: (r.code is None, -r.count, r.name))
 
 

@@ -99,9 +99,15 @@ class GateEvent(Model):
             "visitor_pass_id",
         ),
         # A person's latest record by corrected time, for every worker of a province at once
-        # (gone home, presence), is one index probe each; a person's own page sorts the few
-        # records they have.
-        Index("ix_gate_event_worker_corrected", "worker_id", "corrected_at", "id"),
+        # (gone home, presence), is one index probe each, its direction read from the index
+        # alone; a person's own page sorts the few records they have.
+        Index(
+            "ix_gate_event_worker_corrected_direction",
+            "worker_id",
+            "corrected_at",
+            "id",
+            "direction",
+        ),
         Index("ix_gate_event_visitor_occurred", "visitor_id", "occurred_at"),
         Index("ix_gate_event_device_seq", "device_id", "seq_epoch", "seq"),
         # The purge lets a push go once none of its records is left; without this index each

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 16:48:36.930862
+Create Date: 2026-12-02 16:59:47.352364
 
 """
 
@@ -671,7 +671,9 @@ def upgrade():
             "ix_gate_event_visitor_occurred", ["visitor_id", "occurred_at"], unique=False
         )
         batch_op.create_index(
-            "ix_gate_event_worker_corrected", ["worker_id", "corrected_at", "id"], unique=False
+            "ix_gate_event_worker_corrected_direction",
+            ["worker_id", "corrected_at", "id", "direction"],
+            unique=False,
         )
 
     op.create_table(
@@ -851,7 +853,7 @@ def downgrade():
 
     op.drop_table("quarantined_event")
     with op.batch_alter_table("gate_event", schema=None) as batch_op:
-        batch_op.drop_index("ix_gate_event_worker_corrected")
+        batch_op.drop_index("ix_gate_event_worker_corrected_direction")
         batch_op.drop_index("ix_gate_event_visitor_occurred")
         batch_op.drop_index(
             "ix_gate_event_unresolved",
