@@ -119,15 +119,21 @@ def _seeded_at(url: str) -> datetime | None:
 
 
 def _missing_indexes_built(url: str) -> bool:
-    """Build on a kept database the indexes the models gained since; False if they want more."""
+    """Build on a kept database the indexes the models gained since, and drop those they lost;
+    False if they want more."""
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
             wanted = compare_metadata(MigrationContext.configure(connection), db.metadata)
-            if any(not (isinstance(d, tuple) and d[0] == "add_index") for d in wanted):
+            kinds = ("add_index", "remove_index")
+            if any(not (isinstance(d, tuple) and d[0] in kinds) for d in wanted):
                 print("== the kept database differs from the models beyond indexes: reseeding")
                 return False
-            for _kind, index in wanted:
+            for kind, index in wanted:
+                if kind == "remove_index":
+                    print(f"== dropping {index.name} from the kept database", flush=True)
+                    index.drop(connection)
+                    continue
                 print(f"== building {index.name} on the kept database", flush=True)
                 index.create(connection)
         return True
