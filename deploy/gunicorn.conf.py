@@ -6,9 +6,9 @@ Every value can be overridden from the environment file (deploy/gatelog.env.exam
 import multiprocessing
 import os
 
-from server.serving import child_exit, on_starting
+from server.serving import child_exit, on_starting, post_worker_init
 
-__all__ = ["child_exit", "on_starting"]
+__all__ = ["child_exit", "on_starting", "post_worker_init"]
 
 wsgi_app = "server:create_app()"
 # Caddy on the same host is the only client; the app is never exposed directly.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,17 @@ def on_starting(server: Any) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for stale in directory.glob("*.db"):
             stale.unlink()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Keep what the loaded app holds out of the garbage collector's full passes.
+
+    It lives as long as the worker; left in the collected generations, the first full collection
+    walks all of it inside some request (a tablet's first 5,000-person roster pages took 0.3-1.1 s
+    instead of 0.15 s).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -1006,6 +1006,20 @@ def _version(item: RosterPerson | RosterPass) -> int:
     return item.version
 
 
+def _person_wire(person: RosterPerson) -> dict[str, Any]:
+    """A person as the roster page carries it (PROTOCOL.md §6)."""
+    return {
+        "id": person.id,
+        "code": person.code,
+        "name": person.name,
+        "department": person.department,
+        "badge_token": person.badge_token,
+        "phone_last4": person.phone_last4,
+        "active": person.active,
+        "version": person.version,
+    }
+
+
 def pull_roster(
     store: SyncStore, device: DeviceContext, query: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -1029,7 +1043,7 @@ def pull_roster(
     page = merged[:limit]
     return _roster_page_schema.dump(
         {
-            "people": [item for item in page if isinstance(item, RosterPerson)],
+            "people": [_person_wire(item) for item in page if isinstance(item, RosterPerson)],
             "passes": [item for item in page if isinstance(item, RosterPass)],
             "next_cursor": page[-1].version if page else cursor,
             "has_more": len(merged) > limit,

@@ -1,13 +1,12 @@
 // IndexedDB access for the page and the service worker alike (no DOM here).
 const DB_NAME = 'gatelog';
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 
 export const STORES = {
   outbox: 'outbox', // wire events not yet acked, exactly as they will be sent
   journal: 'journal', // what this tablet recorded recently, for "today at this gate"
   attention: 'attention', // events the server rejected, with its reason
-  people: 'people',
-  passes: 'passes',
+  roster: 'roster', // the roster as pulled, one record per page (rosterpages.js)
   last: 'last', // last direction per subject, to propose the next one
   meta: 'meta', // settings and counters: {key, value}
   rollcalls: 'rollcalls', // evacuation roll calls taken here, kept until sent and old
@@ -15,20 +14,39 @@ export const STORES = {
 
 let opening = null;
 
-function upgrade(db, oldVersion) {
+/** The roster kept by an older version, one record per person, becomes the first page. */
+function moveRosterToPages(db, tx) {
+  const people = tx.objectStore('people').getAll();
+  const passes = tx.objectStore('passes').getAll();
+  // Requests of one transaction complete in order: when the passes are read, so are the people.
+  passes.onsuccess = () => {
+    if (people.result.length || passes.result.length) {
+      tx.objectStore(STORES.roster).add({ people: people.result, passes: passes.result });
+    }
+    db.deleteObjectStore('people');
+    db.deleteObjectStore('passes');
+  };
+}
+
+function upgrade(db, tx, oldVersion) {
   // Cumulative steps: a tablet may jump several versions in one upgrade.
   if (oldVersion < 1) {
     // Keyed by seq: the push order, and a whole acked batch leaves with one range delete.
     db.createObjectStore(STORES.outbox, { keyPath: 'seq' });
     db.createObjectStore(STORES.journal, { keyPath: 'id' }).createIndex('occurred_ms', 'occurred_ms');
     db.createObjectStore(STORES.attention, { keyPath: 'id' });
-    db.createObjectStore(STORES.people, { keyPath: 'id' }).createIndex('badge_token', 'badge_token');
-    db.createObjectStore(STORES.passes, { keyPath: 'id' }).createIndex('token', 'token');
+    db.createObjectStore('people', { keyPath: 'id' }).createIndex('badge_token', 'badge_token');
+    db.createObjectStore('passes', { keyPath: 'id' }).createIndex('token', 'token');
     db.createObjectStore(STORES.last, { keyPath: 'subject' });
     db.createObjectStore(STORES.meta, { keyPath: 'key' });
   }
   if (oldVersion < 2) {
     db.createObjectStore(STORES.rollcalls, { keyPath: 'id' });
+  }
+  if (oldVersion < 3) {
+    // Kept across the update, with its cursor: an offline tablet still knows everyone.
+    db.createObjectStore(STORES.roster, { autoIncrement: true });
+    moveRosterToPages(db, tx);
   }
 }
 
@@ -36,7 +54,7 @@ export function openDb() {
   if (!opening) {
     const current = new Promise((resolve, reject) => {
       const request = indexedDB.open(DB_NAME, DB_VERSION);
-      request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
+      request.onupgradeneeded = (event) => upgrade(request.result, request.transaction, event.oldVersion);
       request.onsuccess = () => {
         const db = request.result;
         // A closed connection is never reused: the next call opens a new one. Another tab (or a

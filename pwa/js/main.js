@@ -63,10 +63,11 @@ async function recoverEnrolment() {
 const scheduler = new SyncScheduler({
   onChange: () => refresh(),
   onRoster: async (changes) => {
-    if (changes) roster.apply(changes);
+    if (changes) await roster.update(changes);
     else await roster.load();
     if (!changes || changes.people.length || changes.passes.length) capture.renderResults();
   },
+  onRosterPage: (page) => roster.prepare(page),
 });
 
 const capture = new CaptureView({

@@ -1,6 +1,6 @@
 // The cached roster held in memory, so a scan resolves to a name well within 100 ms.
 import { DEFAULT_KEPT } from './cccd.js';
-import { STORES, req, run } from './db.js';
+import { readRoster } from './rosterpages.js';
 import { RosterIndex } from './search.js';
 
 export class Roster {
@@ -11,21 +11,36 @@ export class Roster {
     this.index = new RosterIndex();
     // What the enterprise keeps of a visitor's chip ID card besides the name.
     this.idCardFields = DEFAULT_KEPT;
+    // The roster cursor of what this holds: the disk's after load(), a pull's end after update().
+    this.cursor = 0;
   }
 
+  /** Everything kept on disk, afresh. */
   async load() {
-    const stores = [STORES.people, STORES.passes, STORES.meta];
-    const [people, passes, idCardFields] = await run(stores, 'readonly', (tx) =>
-      Promise.all([
-        req(tx.objectStore(STORES.people).getAll()),
-        req(tx.objectStore(STORES.passes).getAll()),
-        req(tx.objectStore(STORES.meta).get('id_card_fields')),
-      ]),
-    );
+    const kept = await readRoster();
     this.people.clear();
     this.byBadge.clear();
     this.passes.clear();
-    this.apply({ people, passes, idCardFields: idCardFields && idCardFields.value });
+    this.apply(kept);
+    this.cursor = kept.cursor;
+  }
+
+  /**
+   * After a pull: its changes, when this holds what the pull started from; else everything from
+   * disk, because a pull cut short (here or in another tab) saved pages no later pull brings again.
+   */
+  async update(changes) {
+    if (changes.from !== this.cursor) {
+      await this.load();
+      return;
+    }
+    this.apply(changes);
+    this.cursor = changes.to;
+  }
+
+  /** A page on its way in: its search keys are made while the pull waits for the next one. */
+  prepare(page) {
+    this.index.prepare(page.people);
   }
 
   /** Merge changed people and passes (as pulled) and rebuild the search index. */

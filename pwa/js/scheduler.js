@@ -24,10 +24,11 @@ export function retryDelay(failures, error) {
 }
 
 export class SyncScheduler {
-  /** onChange(): outbox or link state changed; onRoster(changes|null): roster changed. */
-  constructor({ onChange, onRoster }) {
+  /** onChange(): outbox or link state changed; onRoster(changes|null): roster changed; onRosterPage(page): a pulled page is saved. */
+  constructor({ onChange, onRoster, onRosterPage }) {
     this.onChange = onChange;
     this.onRoster = onRoster;
+    this.onRosterPage = onRosterPage;
     this.channel = new BroadcastChannel(CHANNEL);
     this.leader = false;
     this.running = false;
@@ -132,15 +133,15 @@ export class SyncScheduler {
   }
 
   async pull() {
-    const changes = await pullRoster();
+    const changes = await pullRoster({ onPage: this.onRosterPage });
     this.rosterPulledAt = Date.now();
-    const device = await getDevice();
-    // Who is inside is kept for a roll call without the link; a failed refresh keeps the last one.
-    if (device) await pullInside(device).catch(() => {});
     const changed = changes.people.length || changes.passes.length;
     // The ID-card choice comes with every pull and may change with no roster change.
     if (changed || changes.idCardFields) this.onRoster(changes);
     if (changed) this.channel.postMessage('roster');
+    const device = await getDevice();
+    // Who is inside is kept for a roll call without the link; a failed refresh keeps the last one.
+    if (device) await pullInside(device).catch(() => {});
     return changes;
   }
 

@@ -12,13 +12,26 @@ function hasEveryWord(name, words) {
 export class RosterIndex {
   constructor() {
     this.entries = [];
+    // Folded names and codes made ahead of the next rebuild, which is the one to use them.
+    this.folded = new Map();
+  }
+
+  /** Fold the people's names and codes now, while the rest of the roster is still on its way. */
+  prepare(people) {
+    for (const person of people) {
+      this.folded.set(person.name, fold(person.name));
+      this.folded.set(person.code, fold(person.code));
+    }
   }
 
   /** Index the active people, sorted by folded name so every match list comes out sorted. */
   rebuild(people) {
+    const folded = this.folded;
+    this.folded = new Map();
+    const folding = (text) => folded.get(text) ?? fold(text);
     const keyed = [];
     for (const person of people) {
-      if (person.active) keyed.push({ person, name: ` ${fold(person.name)}`, code: fold(person.code) });
+      if (person.active) keyed.push({ person, name: ` ${folding(person.name)}`, code: folding(person.code) });
     }
     keyed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Entries and their strings made afresh in sorted order: a search walks them in memory order.

@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { STORES, getMeta, req, run, setMeta } from './db.js';
 import * as outbox from './outbox.js';
+import { compactPages, savePage } from './rosterpages.js';
 import { isoWithOffset } from './time.js';
 import { APP_VERSION } from './version.js';
 
@@ -123,31 +124,43 @@ export function drain() {
   });
 }
 
-/** Pull roster changes since the stored cursor; resolves with the changed people and passes and the ID-card choice. */
-export function pullRoster() {
+/** A roster page, or a failure that keeps the cursor (PROTOCOL §7): nothing else is ever saved. */
+function rosterPage(answer) {
+  const isPage =
+    Array.isArray(answer.people) &&
+    Array.isArray(answer.passes) &&
+    Number.isSafeInteger(answer.next_cursor) &&
+    typeof answer.has_more === 'boolean';
+  if (!isPage) throw new UnsettledAnswer();
+  return answer;
+}
+
+/**
+ * Pull roster changes since the stored cursor; resolves with the changed people and passes, the
+ * ID-card choice and the cursors it went `from` and `to`. onPage(page) sees each page once it is saved.
+ */
+export function pullRoster({ onPage = () => {} } = {}) {
   return navigator.locks.request(ROSTER_LOCK, async () => {
     const device = await getDevice();
     if (!device) return { people: [], passes: [] };
-    const changed = { people: [], passes: [], idCardFields: undefined };
+    const from = (await getMeta('roster_cursor')) || 0;
+    const changed = { people: [], passes: [], idCardFields: undefined, from, to: from };
     const fetchPage = (cursor) => api.pullRoster(device.token, cursor, ROSTER_PAGE);
-    let next = fetchPage((await getMeta('roster_cursor')) || 0);
+    let next = fetchPage(from);
     while (next) {
-      const page = await next;
+      const page = rosterPage(await next);
       // Ask for the next page while this one is written: the server and the disk work together.
       next = page.has_more ? fetchPage(page.next_cursor) : null;
       next?.catch(() => {});
-      const idCardFields = Array.isArray(page.id_card_fields) ? page.id_card_fields : null;
       // Deactivated people and revoked passes are kept (inactive) so a scan can warn about them.
-      await run([STORES.people, STORES.passes, STORES.meta], 'readwrite', async (tx) => {
-        for (const person of page.people) tx.objectStore(STORES.people).put(person);
-        for (const pass of page.passes) tx.objectStore(STORES.passes).put(pass);
-        await req(tx.objectStore(STORES.meta).put({ key: 'roster_cursor', value: page.next_cursor }));
-        if (idCardFields) await req(tx.objectStore(STORES.meta).put({ key: 'id_card_fields', value: idCardFields }));
-      });
-      if (idCardFields) changed.idCardFields = idCardFields;
+      await savePage(page);
+      onPage(page);
+      if (Array.isArray(page.id_card_fields)) changed.idCardFields = page.id_card_fields;
       changed.people.push(...page.people);
       changed.passes.push(...page.passes);
+      changed.to = page.next_cursor;
     }
+    await compactPages();
     await setMeta('roster_synced_at', Date.now());
     return changed;
   });

@@ -69,6 +69,23 @@ class PushAnswerDocSchema(PushAnswerSchema):
     acks = fields.List(fields.Nested(AckSchema))
 
 
+class RosterPersonSchema(Schema):
+    """One person of a roster page (PROTOCOL.md §6); the engine writes people as plain JSON."""
+
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    department = fields.String(allow_none=True)
+    badge_token = fields.String(allow_none=True)
+    phone_last4 = fields.String(allow_none=True)
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class RosterPageDocSchema(RosterPageSchema):
+    people = fields.List(fields.Nested(RosterPersonSchema))
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     """Responses with the error body for `statuses`, each naming the codes it may carry."""
     answers = {}
@@ -168,7 +185,7 @@ SCHEMAS: dict[str, type[Schema]] = {
     "EnrolAnswer": EnrolAnswerSchema,
     "Push": PushSchema,
     "PushAnswer": PushAnswerDocSchema,
-    "RosterPage": RosterPageSchema,
+    "RosterPage": RosterPageDocSchema,
     "RollCall": RollCallSchema,
     "RollCallAnswer": RollCallAnswerSchema,
     "InsideAnswer": InsideAnswerSchema,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,3 +36,11 @@ def test_a_dead_workers_live_gauges_go_and_its_counters_stay(
     serving.child_exit(None, SimpleNamespace(pid=77))
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_77.db", "gauge_livesum_78.db"]
+
+
+def test_a_worker_keeps_the_loaded_app_out_of_full_collections() -> None:
+    try:
+        serving.post_worker_init(None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
