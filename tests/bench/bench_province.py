@@ -64,14 +64,14 @@ def seeded(
     """The database of `size`, its app, the seconds seeding took and the `now` it was seeded at.
 
     With `reuse`, a PostgreSQL database kept by an earlier run is measured unseeded, provided
-    the models ask nothing of it beyond indexes (those are built on it first); its records stay
+    the models ask nothing of it beyond new tables and indexes (made on it first); its records stay
     relative to the moment it was seeded, so the caller runs the app's clock from there.
     """
     name = f"province_{size}"
     kept = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_PREFIX}_{name}"
     if reuse and backend == "postgresql":
         seeded_at = _seeded_at(kept)
-        if seeded_at is not None and _missing_indexes_built(kept):
+        if seeded_at is not None and _schema_brought_up(kept):
             return kept, migrated_app(kept, session_cookie_secure=False), 0.0, seeded_at
     url = fresh_database(backend, name, scratch)
     app = migrated_app(url, session_cookie_secure=False)
@@ -118,24 +118,29 @@ def _seeded_at(url: str) -> datetime | None:
     return datetime.fromisoformat(comment.removeprefix(SEEDED_AT))
 
 
-def _missing_indexes_built(url: str) -> bool:
-    """Build on a kept database the indexes the models gained since, and drop those they lost;
-    False if they want more."""
+def _schema_brought_up(url: str) -> bool:
+    """Bring a kept database to the models where that needs no reseeding: tables they gained
+    (empty, with their indexes), indexes they gained or lost. False if they want more."""
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
             wanted = compare_metadata(MigrationContext.configure(connection), db.metadata)
-            kinds = ("add_index", "remove_index")
+            kinds = ("add_table", "add_index", "remove_index")
             if any(not (isinstance(d, tuple) and d[0] in kinds) for d in wanted):
-                print("== the kept database differs from the models beyond indexes: reseeding")
+                print("== the kept database wants more than new tables and indexes: reseeding")
                 return False
-            for kind, index in wanted:
-                if kind == "remove_index":
-                    print(f"== dropping {index.name} from the kept database", flush=True)
-                    index.drop(connection)
-                    continue
-                print(f"== building {index.name} on the kept database", flush=True)
-                index.create(connection)
+            created = set()
+            for kind, item in wanted:
+                if kind == "add_table":
+                    print(f"== creating table {item.name} on the kept database", flush=True)
+                    item.create(connection)
+                    created.add(item.name)
+                elif kind == "remove_index":
+                    print(f"== dropping {item.name} from the kept database", flush=True)
+                    item.drop(connection)
+                elif item.table.name not in created:
+                    print(f"== building {item.name} on the kept database", flush=True)
+                    item.create(connection)
         return True
     finally:
         engine.dispose()
