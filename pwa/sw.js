@@ -7,7 +7,7 @@ import { BACKGROUND_SYNC_TAG, CHANNEL, drain } from '/app/js/sync.js';
 
 // Repeats js/version.js on purpose: Chromium installs a new module worker only when the worker's
 // own script changes, not when only a module it imports does. A test keeps the two equal.
-const APP_VERSION = '1.3.5';
+const APP_VERSION = '1.3.6';
 const CACHE_PREFIX = 'gatelog-shell-';
 const CACHE_NAME = `${CACHE_PREFIX}${APP_VERSION}`;
 const SHELL = '/';

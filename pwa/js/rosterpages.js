@@ -20,7 +20,7 @@ function merged(pages) {
   };
 }
 
-/** A pulled page and the cursor after it, in one transaction: the cursor never runs ahead of what is kept. */
+/** A pulled page and the cursor after it (the time too after the last), in one transaction: the cursor never runs ahead of what is kept. */
 export function savePage(page) {
   const stores = [STORES.roster, STORES.meta];
   return run(stores, 'readwrite', async (tx) => {
@@ -31,6 +31,7 @@ export function savePage(page) {
     const meta = tx.objectStore(STORES.meta);
     await req(meta.put({ key: 'roster_cursor', value: page.next_cursor }));
     if (Array.isArray(page.id_card_fields)) await req(meta.put({ key: 'id_card_fields', value: page.id_card_fields }));
+    if (!page.has_more) await req(meta.put({ key: 'roster_synced_at', value: Date.now() }));
   });
 }
 

@@ -147,6 +147,8 @@ export function pullRoster({ onPage = () => {} } = {}) {
     const changed = { people: [], passes: [], idCardFields: undefined, from, to: from };
     const fetchPage = (cursor) => api.pullRoster(device.token, cursor, ROSTER_PAGE);
     let next = fetchPage(from);
+    // Earlier pulls' pages are merged while this pull's first page is on its way.
+    await compactPages();
     while (next) {
       const page = rosterPage(await next);
       // Ask for the next page while this one is written: the server and the disk work together.
@@ -160,8 +162,6 @@ export function pullRoster({ onPage = () => {} } = {}) {
       changed.passes.push(...page.passes);
       changed.to = page.next_cursor;
     }
-    await compactPages();
-    await setMeta('roster_synced_at', Date.now());
     return changed;
   });
 }
