@@ -325,9 +325,11 @@ def _purge_seconds(app: Flask) -> str:
         db.session.merge(ConfigValue(key="event_retention_days", value=age - 1))
         before = db.session.scalar(select(func.count()).select_from(GateEvent))
         db.session.commit()
-    started = time.perf_counter()
-    result = app.test_cli_runner().invoke(args=["purge"])
-    seconds = time.perf_counter() - started
+    # `flask purge` gets its app context from the flask command; a test runner must push one.
+    with app.app_context():
+        started = time.perf_counter()
+        result = app.test_cli_runner().invoke(args=["purge"])
+        seconds = time.perf_counter() - started
     with app.app_context():
         after = db.session.scalar(select(func.count()).select_from(GateEvent))
     if result.exit_code != 0:
