@@ -18,8 +18,8 @@ two purges running at once never count one event twice.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -27,15 +27,20 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     CursorResult,
     Delete,
     String,
     and_,
+    any_,
+    bindparam,
     case,
     delete,
     exists,
     func,
+    insert,
+    literal,
     null,
     or_,
     select,
@@ -245,7 +250,7 @@ def _next_chunk(key: Any, criteria: Any, chunk_size: int) -> list[Any]:
 def _delete_chunk(key: Any, criteria: Any, chunk_size: int) -> int:
     if not (ids := _next_chunk(key, criteria, chunk_size)):
         return 0
-    db.session.execute(delete(key.class_).where(key.in_(ids)))
+    _rows_deleted(delete(key.class_).where(_among(key, ids)))
     return len(ids)
 
 
@@ -417,66 +422,83 @@ def _delete_roll_calls(cutoff: datetime, chunk_size: int) -> int:
 def _purge_events(
     cutoff: datetime, zone: ZoneInfo, chunk_size: int, end_of_chunk: Callable[[], None]
 ) -> dict[str, int]:
-    counts = {"gate_events": 0, "self_checkins": 0, "declaration_answers": 0}
-    enterprise_ids = list(db.session.scalars(select(Enterprise.id).order_by(Enterprise.id)))
-    # Enterprise by enterprise, so each chunk is read from the (enterprise, occurred_at) index.
-    for enterprise_id in enterprise_ids:
-        while True:
-            chunk = _delete_event_chunk(enterprise_id, cutoff, zone, chunk_size)
-            if not chunk["gate_events"]:
-                break
+    counts: Counter[str] = Counter(gate_events=0, self_checkins=0, declaration_answers=0)
+    # Enterprise by enterprise, so each read is served by the (enterprise, occurred_at) index;
+    # a chunk gathers several small enterprises, since each chunk's writes and commit cost the
+    # same for a few rows as for thousands.
+    pending = deque(db.session.scalars(select(Enterprise.id).order_by(Enterprise.id)))
+    while pending:
+        ids: list[uuid.UUID] = []
+        while pending and len(ids) < chunk_size:
+            wanted = chunk_size - len(ids)
+            found = list(
+                db.session.scalars(
+                    select(GateEvent.id)
+                    .where(GateEvent.enterprise_id == pending[0], GateEvent.occurred_at < cutoff)
+                    .order_by(GateEvent.occurred_at, GateEvent.id)
+                    .limit(wanted)
+                )
+            )
+            ids += found
+            if len(found) < wanted:
+                pending.popleft()
+        if ids:
+            counts.update(_delete_events(ids, zone))
             end_of_chunk()
-            for key, value in chunk.items():
-                counts[key] += value
-    return counts
+    return dict(counts)
 
 
-def _delete_event_chunk(
-    enterprise_id: int, cutoff: datetime, zone: ZoneInfo, chunk_size: int
-) -> dict[str, int]:
-    ids: list[uuid.UUID] = list(
-        db.session.scalars(
-            select(GateEvent.id)
-            .where(GateEvent.enterprise_id == enterprise_id, GateEvent.occurred_at < cutoff)
-            .order_by(GateEvent.occurred_at, GateEvent.id)
-            .limit(chunk_size)
-        )
+def _delete_events(ids: list[uuid.UUID], zone: ZoneInfo) -> dict[str, int]:
+    answers = _rows_deleted(
+        delete(DeclarationAnswer).where(_among(DeclarationAnswer.event_id, ids))
     )
-    if not ids:
-        return {"gate_events": 0}
-    answers = _rows_deleted(delete(DeclarationAnswer).where(DeclarationAnswer.event_id.in_(ids)))
-    checkins = _rows_deleted(delete(SelfCheckin).where(SelfCheckin.event_id.in_(ids)))
+    checkins = _rows_deleted(delete(SelfCheckin).where(_among(SelfCheckin.event_id, ids)))
+    # On the table, not the entity: the ORM would build and match an object per returned row.
+    events = GateEvent.__table__
     gone = db.session.execute(
-        delete(GateEvent)
-        .where(GateEvent.id.in_(ids))
+        delete(events)
+        .where(_among(events.c.id, ids))
         .returning(
-            GateEvent.occurred_at,
-            GateEvent.gate_id,
-            GateEvent.direction,
-            GateEvent.method,
-            GateEvent.subject_kind,
-            GateEvent.worker_id,
-            GateEvent.device_id,
-            GateEvent.seq_epoch,
-            GateEvent.seq,
+            events.c.occurred_at,
+            events.c.enterprise_id,
+            events.c.gate_id,
+            events.c.direction,
+            events.c.method,
+            events.c.subject_kind,
+            events.c.worker_id,
+            events.c.device_id,
+            events.c.seq_epoch,
+            events.c.seq,
         )
     ).all()
-    _add_daily_counts(enterprise_id, gone, zone)
+    _add_daily_counts(gone, zone)
     _add_purged_seqs(gone)
     return {"gate_events": len(gone), "self_checkins": checkins, "declaration_answers": answers}
 
 
+def _among(column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL one array parameter, not one placeholder per value
+    (a chunk's thousands of placeholders cost more to render and parse than the rows to find)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))
+
+
 def _rows_deleted(statement: Delete) -> int:
+    # Nothing deleted is loaded in the session: no need to fetch the ids to forget them there.
+    result = db.session.execute(statement, execution_options={"synchronize_session": False})
     # A DML statement's result is a CursorResult; Session.execute is typed for any statement.
-    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
-def _add_daily_counts(enterprise_id: int, gone: Sequence[Any], zone: ZoneInfo) -> None:
+def _add_daily_counts(gone: Sequence[Any], zone: ZoneInfo) -> None:
+    """Add the chunk's events to their day's counts: one read, then one statement per kind of
+    change (a day already counted by an earlier chunk gains, a new day is inserted)."""
     worker_ids = {row.worker_id for row in gone if row.worker_id is not None}
     provinces = (
         dict(
             db.session.execute(
-                select(Worker.id, Worker.home_province_code).where(Worker.id.in_(worker_ids))
+                select(Worker.id, Worker.home_province_code).where(_among(Worker.id, worker_ids))
             ).all()
         )
         if worker_ids
@@ -485,7 +507,7 @@ def _add_daily_counts(enterprise_id: int, gone: Sequence[Any], zone: ZoneInfo) -
     tally: Counter[_DayKey] = Counter(
         (
             row.occurred_at.astimezone(zone).date(),
-            enterprise_id,
+            row.enterprise_id,
             row.gate_id,
             row.direction,
             row.method,
@@ -494,48 +516,118 @@ def _add_daily_counts(enterprise_id: int, gone: Sequence[Any], zone: ZoneInfo) -
         )
         for row in gone
     )
-    days = {key[0] for key in tally}
+    key_columns = (
+        DailyGateCount.day,
+        DailyGateCount.enterprise_id,
+        DailyGateCount.gate_id,
+        DailyGateCount.direction,
+        DailyGateCount.method,
+        DailyGateCount.subject_kind,
+        DailyGateCount.home_province_code,
+    )
     existing = {
-        _key_of(row): row
-        for row in db.session.scalars(
-            select(DailyGateCount).where(
-                DailyGateCount.enterprise_id == enterprise_id, DailyGateCount.day.in_(days)
+        tuple(row[1:]): row[0]
+        for row in db.session.execute(
+            select(DailyGateCount.id, *key_columns).where(
+                DailyGateCount.enterprise_id.in_({key[1] for key in tally}),
+                DailyGateCount.day.in_({key[0] for key in tally}),
             )
         )
     }
-    for key, count in tally.items():
-        row = existing.get(key)
-        if row is None:
-            day, _, gate_id, direction, method, subject_kind, province = key
-            db.session.add(
-                DailyGateCount(
-                    day=day,
-                    enterprise_id=enterprise_id,
-                    gate_id=gate_id,
-                    direction=direction,
-                    method=method,
-                    subject_kind=subject_kind,
-                    home_province_code=province,
-                    count=count,
-                )
-            )
-        else:
-            row.count += count
+    counted = DailyGateCount.__table__
+    # Added in SQL, not written back as read: a purge running at once may add to the same row.
+    if grown := [{"row": existing[key], "n": n} for key, n in tally.items() if key in existing]:
+        db.session.execute(
+            update(counted)
+            .where(counted.c.id == bindparam("row"))
+            .values(count=counted.c.count + bindparam("n")),
+            grown,
+        )
+    if new := [
+        dict(zip((column.key for column in key_columns), key, strict=True), count=n)
+        for key, n in tally.items()
+        if key not in existing
+    ]:
+        db.session.execute(insert(counted), new)
 
 
 def _add_purged_seqs(gone: Sequence[Any]) -> None:
+    """Store the chunk's seqs as purged ranges merged with the stored ranges they touch, and
+    take them off their tablet's stored count."""
     seqs: dict[tuple[int, int], list[int]] = {}
     for row in gone:
         if row.device_id is not None and row.seq is not None:
             seqs.setdefault((row.device_id, row.seq_epoch), []).append(row.seq)
-    for (device_id, epoch), numbers in seqs.items():
-        for low, high in _as_ranges(numbers):
-            _merge_range(device_id, epoch, low, high)
-        db.session.execute(
-            update(Device)
-            .where(Device.id == device_id, Device.seq_epoch == epoch)
-            .values(seqs_stored=Device.seqs_stored - len(numbers))
+    if not seqs:
+        return
+    fresh = {key: _as_ranges(numbers) for key, numbers in seqs.items()}
+    stored: dict[tuple[int, int], list[tuple[int, int, int | None]]] = {}
+    # Locked: a stored range is written back with the bounds read here, so a purge running at
+    # once waits and merges with what this one wrote.
+    for row_id, device_id, epoch, low, high in db.session.execute(
+        select(
+            PurgedSeqRange.id,
+            PurgedSeqRange.device_id,
+            PurgedSeqRange.seq_epoch,
+            PurgedSeqRange.low,
+            PurgedSeqRange.high,
         )
+        .where(
+            or_(
+                *(
+                    and_(
+                        PurgedSeqRange.device_id == device_id,
+                        PurgedSeqRange.seq_epoch == epoch,
+                        PurgedSeqRange.low <= ranges[-1][1] + 1,
+                        PurgedSeqRange.high >= ranges[0][0] - 1,
+                    )
+                    for (device_id, epoch), ranges in fresh.items()
+                )
+            )
+        )
+        .with_for_update()
+    ):
+        stored.setdefault((device_id, epoch), []).append((low, high, row_id))
+    purged = PurgedSeqRange.__table__
+    merged = [
+        merge
+        for (device_id, epoch), new in fresh.items()
+        for merge in _merged(device_id, epoch, new, stored.get((device_id, epoch), []))
+    ]
+    if dropped := [row_id for merge in merged for row_id in merge.dropped]:
+        db.session.execute(delete(purged).where(purged.c.id.in_(dropped)))
+    if widened := [
+        {"row": merge.kept, "new_low": merge.low, "new_high": merge.high}
+        for merge in merged
+        if merge.kept is not None
+    ]:
+        db.session.execute(
+            update(purged)
+            .where(purged.c.id == bindparam("row"))
+            .values(low=bindparam("new_low"), high=bindparam("new_high")),
+            widened,
+        )
+    if added := [
+        {
+            "device_id": merge.device_id,
+            "seq_epoch": merge.epoch,
+            "low": merge.low,
+            "high": merge.high,
+        }
+        for merge in merged
+        if merge.kept is None
+    ]:
+        db.session.execute(insert(purged), added)
+    devices = Device.__table__
+    db.session.execute(
+        update(devices)
+        .where(devices.c.id == bindparam("device"), devices.c.seq_epoch == bindparam("epoch"))
+        .values(seqs_stored=devices.c.seqs_stored - bindparam("n")),
+        [
+            {"device": device_id, "epoch": epoch, "n": len(numbers)}
+            for (device_id, epoch), numbers in seqs.items()
+        ],
+    )
 
 
 def _as_ranges(numbers: list[int]) -> list[tuple[int, int]]:
@@ -548,27 +640,47 @@ def _as_ranges(numbers: list[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _merge_range(device_id: int, epoch: int, low: int, high: int) -> None:
-    """Store [low, high] as purged, joined with the stored ranges it touches or overlaps."""
-    touching = list(
-        db.session.scalars(
-            select(PurgedSeqRange).where(
-                PurgedSeqRange.device_id == device_id,
-                PurgedSeqRange.seq_epoch == epoch,
-                PurgedSeqRange.low <= high + 1,
-                PurgedSeqRange.high >= low - 1,
-            )
-        )
-    )
-    if not touching:
-        db.session.add(PurgedSeqRange(device_id=device_id, seq_epoch=epoch, low=low, high=high))
-        return
-    keep, *others = touching
-    keep.low = min([low, *(row.low for row in touching)])
-    keep.high = max([high, *(row.high for row in touching)])
-    for row in others:
-        db.session.delete(row)
-    db.session.flush()
+@dataclass
+class _Merge:
+    """One purged range to store: widening the stored row `kept`, or new; `dropped` rows are
+    swallowed by it."""
+
+    device_id: int
+    epoch: int
+    low: int
+    high: int
+    kept: int | None = None
+    dropped: list[int] = field(default_factory=list)
+
+
+def _merged(
+    device_id: int,
+    epoch: int,
+    new: list[tuple[int, int]],
+    stored: list[tuple[int, int, int | None]],
+) -> list[_Merge]:
+    """The new ranges joined with the stored ranges (low, high, id) they touch or overlap; a
+    stored range nothing touched is left out, it needs no write."""
+    merges: list[_Merge] = []
+    current: _Merge | None = None
+    touched = False
+    ranges = [*stored, *((low, high, None) for low, high in new)]
+    for low, high, row_id in sorted(ranges, key=lambda item: item[:2]):
+        if current is not None and low <= current.high + 1:
+            current.high = max(current.high, high)
+        else:
+            if current is not None and touched:
+                merges.append(current)
+            current, touched = _Merge(device_id, epoch, low, high), False
+        if row_id is None:
+            touched = True
+        elif current.kept is None:
+            current.kept = row_id
+        else:
+            current.dropped.append(row_id)
+    if current is not None and touched:
+        merges.append(current)
+    return merges
 
 
 def purged_seq_ranges(device_ids: list[int]) -> dict[tuple[int, int], list[tuple[int, int]]]:
@@ -582,15 +694,3 @@ def purged_seq_ranges(device_ids: list[int]) -> dict[tuple[int, int], list[tuple
     for row in db.session.scalars(query):
         ranges.setdefault((row.device_id, row.seq_epoch), []).append((row.low, row.high))
     return ranges
-
-
-def _key_of(row: DailyGateCount) -> _DayKey:
-    return (
-        row.day,
-        row.enterprise_id,
-        row.gate_id,
-        row.direction,
-        row.method,
-        row.subject_kind,
-        row.home_province_code,
-    )

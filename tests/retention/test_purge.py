@@ -14,6 +14,7 @@ from server.models import (
     DailyGateCount,
     DeclarationAnswer,
     GateEvent,
+    PurgedSeqRange,
     QuarantinedEvent,
     RollCall,
     RollCallEntry,
@@ -133,6 +134,23 @@ def test_small_chunks_purge_everything_once_and_count_it_once() -> None:
     again = by_category(purge(NOW, POLICY, timezone=TZ))
     assert again["events"]["gate_events"] == 0
     assert db.session.scalar(select(func.sum(DailyGateCount.count))) == 7
+
+
+def test_a_chunk_spanning_enterprises_counts_each_enterprise_apart() -> None:
+    gates = [make_gate(make_enterprise()) for _ in range(2)]
+    for gate in gates:
+        for minute in range(2):
+            make_event(gate, occurred_at=datetime(2025, 6, 1, 3, minute, tzinfo=UTC))
+
+    outcomes = purge(NOW, POLICY, timezone=TZ, chunk_size=3)
+
+    assert by_category(outcomes)["events"]["gate_events"] == 4
+    counted = db.session.execute(
+        select(DailyGateCount.enterprise_id, func.sum(DailyGateCount.count)).group_by(
+            DailyGateCount.enterprise_id
+        )
+    ).all()
+    assert sorted(counted) == sorted((gate.enterprise_id, 2) for gate in gates)
 
 
 def test_declaration_answers_follow_the_visitor_period_and_the_event_stays() -> None:
@@ -301,6 +319,20 @@ def test_purged_seqs_of_a_tablet_are_remembered_as_received_ranges() -> None:
         (device.id, 0): [(1, 4), (6, 7)],
         (device.id, 1): [(2, 2)],
     }
+
+
+def test_a_purged_seq_between_two_stored_ranges_joins_them_into_one() -> None:
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise)
+    device, _ = make_device(gate)
+    # Purged oldest first, two at a time: 1-2, then 5-6, then 3-4 bridges them.
+    for seq, age in ((1, 500), (2, 499), (5, 498), (6, 497), (3, 496), (4, 495)):
+        make_event(gate, device=device, seq=seq, occurred_at=days_ago(age))
+
+    purge(NOW, POLICY, timezone=TZ, chunk_size=2)
+
+    assert purged_seq_ranges([device.id]) == {(device.id, 0): [(1, 6)]}
+    assert db.session.scalar(select(func.count()).select_from(PurgedSeqRange)) == 1
 
 
 def test_roll_calls_go_with_the_gate_records_and_their_visitors_with_the_visitors() -> None:
