@@ -1,7 +1,8 @@
 """The SQLAlchemy adapter of `sync.store.SyncStore`, on SQLite and PostgreSQL.
 
-The hot path is one driver executemany of INSERT ... ON CONFLICT (id) DO NOTHING, and only when
-it stored fewer rows than it was given, one SELECT of the ids that were already there. A
+The hot path is one driver INSERT ... ON CONFLICT (id) DO NOTHING of the batch (one multi-row
+statement on SQLite, an executemany on PostgreSQL), and only when it stored fewer rows than it
+was given, one SELECT of the ids that were already there. A
 RETURNING insert through the ORM costs PostgreSQL about three times the driver's executemany,
 and SQLAlchemy's per-value bind processing costs more than the insert itself, so the rows are
 encoded here exactly as the models' column types would encode them (the contract tests read
@@ -11,6 +12,7 @@ them back through the ORM on both databases).
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -51,6 +53,7 @@ from sync.store import (
     RosterPass,
     RosterPerson,
     SeqState,
+    StagedEvents,
     StoredRollCall,
     SubjectRef,
 )
@@ -98,6 +101,13 @@ class SqlSyncStore:
         with _sqlite_push_turn(self.session.get_bind().engine.url.database), self._committed():
             yield
 
+    @property
+    def _core(self) -> Connection:
+        """The session's connection: statements that load or change no mapped object run on it,
+        since the ORM's work per statement costs more than the statement (several run under the
+        lock)."""
+        return self.session.connection()
+
     @contextmanager
     def _committed(self) -> Iterator[None]:
         try:
@@ -111,7 +121,7 @@ class SqlSyncStore:
         # A write first: it takes the device's row lock on PostgreSQL and the write lock on
         # SQLite, so two deliveries of one device never interleave. A tablet not heard from
         # (a file HR uploads) writes its own last_seen_at back: the same lock, no news.
-        epoch, highest, missing = self.session.execute(
+        epoch, highest, missing = self._core.execute(
             update(Device)
             .where(Device.id == device_id)
             .values(last_seen_at=Device.last_seen_at if seen_at is None else seen_at)
@@ -144,11 +154,11 @@ class SqlSyncStore:
                 "seq_reset_count": Device.seq_reset_count + 1,
                 "seq_before_reset": changes.previous_highest_seq,
             }
-        self.session.execute(update(Device).where(Device.id == device_id).values(values))
+        self._core.execute(update(Device).where(Device.id == device_id).values(values))
 
     def existing_gate_ids(self, enterprise_id: int, gate_ids: Iterable[int]) -> set[int]:
         query = select(Gate.id).where(Gate.enterprise_id == enterprise_id, Gate.id.in_(gate_ids))
-        return set(self.session.scalars(query))
+        return set(self._core.execute(query).scalars())
 
     def resolve_subjects(
         self, enterprise_id: int, refs: Iterable[SubjectRef]
@@ -161,7 +171,7 @@ class SqlSyncStore:
             badges = select(Worker.id, Worker.active, Worker.badge_token).where(
                 Worker.enterprise_id == enterprise_id, Worker.badge_token.in_(wanted["badge"])
             )
-            for worker_id, active, token in self.session.execute(badges):
+            for worker_id, active, token in self._core.execute(badges):
                 # Only a token asked for matches, so it is never NULL here.
                 resolved[("badge", str(token))] = Resolution(worker_id=worker_id, active=active)
         if wanted["worker"]:
@@ -169,7 +179,7 @@ class SqlSyncStore:
             workers = select(Worker.id, Worker.active).where(
                 Worker.enterprise_id == enterprise_id, Worker.id.in_(ids)
             )
-            for worker_id, active in self.session.execute(workers):
+            for worker_id, active in self._core.execute(workers):
                 resolved[("worker", str(worker_id))] = Resolution(
                     worker_id=worker_id, active=active
                 )
@@ -184,7 +194,7 @@ class SqlSyncStore:
             ).where(
                 VisitorPass.enterprise_id == enterprise_id, VisitorPass.token.in_(wanted["pass"])
             )
-            for pass_id, visitor_id, token, active, valid_from, valid_until in self.session.execute(
+            for pass_id, visitor_id, token, active, valid_from, valid_until in self._core.execute(
                 passes
             ):
                 resolved[("pass", token)] = Resolution(
@@ -202,12 +212,12 @@ class SqlSyncStore:
             GateEvent.seq_epoch == epoch,
             GateEvent.seq.in_(list(seqs)),
         )
-        owners = self.session.execute(query)
+        owners = self._core.execute(query)
         return {seq: str(event_id) for seq, event_id in owners if seq is not None}
 
     def open_batch(self, batch: BatchOpen) -> int:
         # A Core insert: an ORM add and flush costs more than the whole row is worth.
-        return self.session.execute(
+        return self._core.execute(
             insert(SyncBatch)
             .values(
                 client_batch_id=batch.batch_id,
@@ -222,33 +232,47 @@ class SqlSyncStore:
             .returning(SyncBatch.id)
         ).scalar_one()
 
-    def insert_events(self, batch_ref: int | None, rows: list[EventRow]) -> dict[str, str]:
+    def stage_events(self, rows: list[EventRow]) -> StagedEvents:
+        encode = _event_encoder(self.session.get_bind().dialect.name)
+        return StagedEvents(rows, [encode(row) for row in rows])
+
+    def insert_events(
+        self, batch_ref: int | None, epoch: int, staged: StagedEvents
+    ) -> dict[str, str]:
         connection = self.session.connection()
-        sql, encode = _event_insert(connection.dialect.name)
+        sql = _event_insert(connection.dialect.name)
+        # The two values known only under the lock close each row's encoded tuple.
+        tail = (epoch, batch_ref)
+        rows = staged.rows
         if batch_ref is None:
             # Records no tablet sent come a few at a time: each insert says whether it stored.
             existing: dict[str, str] = {}
-            for row in rows:
-                stored = connection.exec_driver_sql(sql + " RETURNING id", encode(None, row))
+            for row, head in zip(rows, staged.encoded, strict=True):
+                stored = connection.exec_driver_sql(sql + " RETURNING id", head + tail)
                 if stored.first() is None:
                     existing |= self.stored_hashes([row.id])
             return existing
-        inserted = connection.exec_driver_sql(sql, [encode(batch_ref, row) for row in rows])
+        if connection.dialect.name == "sqlite":
+            # One statement for the batch: executemany steps SQLite once per row, giving up and
+            # taking back the GIL each time, while every other push waits for the write lock.
+            values = tuple(value for head in staged.encoded for value in head + tail)
+            inserted = connection.exec_driver_sql(_event_insert("sqlite", len(rows)), values)
+        else:
+            # psycopg pipelines an executemany; PostgreSQL plans one 500-row VALUES far slower.
+            inserted = connection.exec_driver_sql(sql, [head + tail for head in staged.encoded])
         if inserted.rowcount == len(rows):
             return {}
         query = select(GateEvent.id, GateEvent.content_hash).where(
             GateEvent.id.in_([uuid.UUID(row.id) for row in rows]),
             or_(GateEvent.batch_id != batch_ref, GateEvent.batch_id.is_(None)),
         )
-        return {
-            str(event_id): content_hash for event_id, content_hash in self.session.execute(query)
-        }
+        return {str(event_id): content_hash for event_id, content_hash in self._core.execute(query)}
 
     def stored_hashes(self, ids: Iterable[str]) -> dict[str, str]:
         query = select(GateEvent.id, GateEvent.content_hash).where(
             GateEvent.id.in_([uuid.UUID(event_id) for event_id in ids])
         )
-        return {str(event_id): stored for event_id, stored in self.session.execute(query)}
+        return {str(event_id): stored for event_id, stored in self._core.execute(query)}
 
     def quarantine(self, batch_ref: int | None, rows: list[QuarantineRow]) -> None:
         if not rows:
@@ -385,7 +409,7 @@ class SqlSyncStore:
             entry.ticked_at = fields.ticked_at
 
     def close_batch(self, batch_ref: int, outcome: BatchClose) -> None:
-        self.session.execute(
+        self._core.execute(
             update(SyncBatch)
             .where(SyncBatch.id == batch_ref)
             .values(
@@ -473,13 +497,13 @@ class SqlSyncStore:
         ]
 
 
+# seq_epoch and batch_id last: they are known only under the device lock (`insert_events`).
 _EVENT_COLUMNS = (
     "id",
     "enterprise_id",
     "gate_id",
     "device_id",
     "seq",
-    "seq_epoch",
     "direction",
     "method",
     "subject_type",
@@ -494,29 +518,42 @@ _EVENT_COLUMNS = (
     "occurred_offset_minutes",
     "corrected_at",
     "received_at",
-    "batch_id",
     "content_hash",
     "flags",
+    "seq_epoch",
+    "batch_id",
 )
-_Encoder = Callable[[int | None, EventRow], tuple[Any, ...]]
+_Encoder = Callable[[EventRow], tuple[Any, ...]]
 
 
-def _event_insert(dialect: str) -> tuple[str, _Encoder]:
-    """The driver-level INSERT for the dialect and the function that encodes one row for it."""
-    columns = [_event_table.c[name].name for name in _EVENT_COLUMNS]
+# Batches come in few sizes (full ones, a backlog's last, single events): their texts are kept.
+@functools.lru_cache(maxsize=64)
+def _event_insert(dialect: str, rows: int = 1) -> str:
+    """The driver-level INSERT of `rows` event rows for the dialect."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    names = ", ".join(_event_table.c[name].name for name in _EVENT_COLUMNS)
+    values = ", ".join(["(" + ", ".join([mark] * len(_EVENT_COLUMNS)) + ")"] * rows)
+    # Identifiers come from our own table metadata; every value is a bound parameter.
+    return f"INSERT INTO {_event_table.name} ({names}) VALUES {values} ON CONFLICT (id) DO NOTHING"  # noqa: S608
+
+
+def _event_encoder(dialect: str) -> _Encoder:
+    """Encodes one row for `_event_insert`, all but its last two columns."""
     event_id: Callable[[str], str]
     moment: Callable[[datetime], object]
     if dialect == "sqlite":
         # As SQLAlchemy stores them on SQLite: UUIDs as 32 hex digits, times as naive UTC text.
-        mark, event_id, moment = "?", _hex_uuid, _sqlite_time
+        event_id, moment = _hex_uuid, _sqlite_time
     else:
         # psycopg sends str with an unknown type, so PostgreSQL casts it to uuid and json.
-        mark, event_id, moment = "%s", str, _naive_utc
-    names, marks = ", ".join(columns), ", ".join([mark] * len(columns))
-    # Identifiers come from our own table metadata; every value is a bound parameter.
-    sql = f"INSERT INTO {_event_table.name} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"  # noqa: S608
+        event_id, moment = str, _naive_utc
 
-    def encode(batch_ref: int | None, row: EventRow) -> tuple[Any, ...]:
+    # Every row of a delivery was received at one instant: it is encoded once.
+    received: dict[datetime, object] = {}
+
+    def encode(row: EventRow) -> tuple[Any, ...]:
+        if row.received_at not in received:
+            received[row.received_at] = moment(row.received_at)
         if row.worker_id is not None:
             subject_kind = "worker"
         elif row.visitor_id is not None:
@@ -529,7 +566,6 @@ def _event_insert(dialect: str) -> tuple[str, _Encoder]:
             row.gate_id,
             row.device_id,
             row.seq,
-            row.seq_epoch,
             row.direction,
             row.method,
             row.subject_kind,
@@ -543,13 +579,12 @@ def _event_insert(dialect: str) -> tuple[str, _Encoder]:
             moment(row.occurred_at),
             row.occurred_offset_minutes,
             moment(row.corrected_at),
-            moment(row.received_at),
-            batch_ref,
+            received[row.received_at],
             row.content_hash,
             json.dumps(list(row.flags)) if row.flags else "[]",
         )
 
-    return sql, encode
+    return encode
 
 
 def _hex_uuid(value: str) -> str:

@@ -46,6 +46,7 @@ from sync.store import (
     RosterPass,
     RosterPerson,
     SeqState,
+    StagedEvents,
     SubjectRef,
     SyncStore,
 )
@@ -342,7 +343,7 @@ class _Prepared:
     candidates: list[_Candidate]
     repeats: dict[int, int]
     live: list[_Candidate]
-    resolutions: list[Resolution]
+    staged: StagedEvents | None
 
 
 def apply_push(
@@ -439,14 +440,18 @@ def ingest(
     """
     started = perf_counter()
     prepared = [_prepare(source, delivery, now) for delivery in deliveries]
-    # Gates and subjects are read before the device lock: on SQLite that lock is the
-    # database-wide write lock, which every other push waits for. Reading them under the lock
-    # would be no truer: HR can change a badge or a gate the instant after the read either way,
-    # and nothing a push writes depends on them being unchanged until commit.
+    # Gates and subjects are read, and the rows built and encoded, before the device lock: on
+    # SQLite that lock is the database-wide write lock, which every other push waits for.
+    # Reading them under the lock would be no truer: HR can change a badge or a gate the instant
+    # after the read either way, and nothing a push writes depends on them being unchanged until
+    # commit. Only the seq epoch, read under the lock, is left for the insert to add.
     _check_gates(store, source, prepared)
     for each in prepared:
         each.live = [c for c in each.candidates if not each.verdicts.settled(c.index)]
-        each.resolutions = _resolve_subjects(store, source, each.live)
+        resolutions = _resolve_subjects(store, source, each.live)
+        flagged = abs(each.skew_seconds) > policy.skew_flag_seconds
+        rows = _event_rows(source, each.live, resolutions, now, ("clock_skew",) if flagged else ())
+        each.staged = store.stage_events(rows)
 
     receipts = []
     with store.transaction():
@@ -454,7 +459,7 @@ def ingest(
         if source.device_id is not None:
             state = store.lock_device(source.device_id, now if source.heard else None)
         for each in prepared:
-            receipt, state = _write(store, source, policy, each, state, now, started)
+            receipt, state = _write(store, source, each, state, now, started)
             receipts.append(receipt)
         if finish is not None:
             finish(receipts)
@@ -466,14 +471,13 @@ def _prepare(source: Source, delivery: Delivery, now: datetime) -> _Prepared:
     verdicts = _Verdicts(delivery.entries, source.numbered)
     candidates, repeats = _validate_events(source, verdicts, skew, now)
     return _Prepared(
-        delivery, verdicts, round(skew.total_seconds(), 3), candidates, repeats, [], []
+        delivery, verdicts, round(skew.total_seconds(), 3), candidates, repeats, [], None
     )
 
 
 def _write(
     store: SyncStore,
     source: Source,
-    policy: Policy,
     prepared: _Prepared,
     state: SeqState | None,
     now: datetime,
@@ -500,11 +504,8 @@ def _write(
                 event_count=len(verdicts.entries),
             )
         )
-    flagged = abs(prepared.skew_seconds) > policy.skew_flag_seconds
-    rows = _event_rows(
-        source, live, prepared.resolutions, epoch, now, ("clock_skew",) if flagged else ()
-    )
-    existing = store.insert_events(batch_ref, rows) if rows else {}
+    staged = prepared.staged
+    existing = store.insert_events(batch_ref, epoch, staged) if staged and staged.rows else {}
     stored_before = _ack_stored(live, existing, verdicts)
     _settle_repeats(prepared.repeats, verdicts, stored_before)
     for candidate in live:
@@ -752,7 +753,6 @@ def _event_rows(
     source: Source,
     live: list[_Candidate],
     resolutions: list[Resolution],
-    epoch: int,
     now: datetime,
     batch_flags: tuple[str, ...],
 ) -> list[EventRow]:
@@ -766,7 +766,6 @@ def _event_rows(
                 enterprise_id=source.enterprise_id,
                 device_id=source.device_id,
                 gate_id=event["gate_id"],
-                seq_epoch=epoch,
                 seq=event["seq"] if source.numbered else None,
                 occurred_at=candidate.occurred_utc,
                 occurred_offset_minutes=int(offset.total_seconds() // 60) if offset else 0,

@@ -28,6 +28,7 @@ from sync.store import (
     RosterPass,
     RosterPerson,
     SeqState,
+    StagedEvents,
     StoredRollCall,
     SubjectRef,
 )
@@ -63,7 +64,8 @@ class MemoryStore:
         self.gates: dict[int, int] = {}
         self.people: dict[int, tuple[int, RosterPerson]] = {}
         self.passes: dict[int, tuple[int, RosterPass]] = {}
-        self.events: dict[str, tuple[int | None, EventRow]] = {}
+        # id: (batch_ref, row, seq epoch)
+        self.events: dict[str, tuple[int | None, EventRow, int]] = {}
         self._by_seq: dict[tuple[int, int, int], str] = {}
         self.quarantined: list[tuple[int | None, QuarantineRow]] = []
         self.checkins: dict[str, CheckinRecord] = {}
@@ -184,23 +186,28 @@ class MemoryStore:
         self.batches[batch_ref] = MemoryBatch(batch)
         return batch_ref
 
-    def insert_events(self, batch_ref: int | None, rows: list[EventRow]) -> dict[str, str]:
+    def stage_events(self, rows: list[EventRow]) -> StagedEvents:
+        return StagedEvents(rows, [])
+
+    def insert_events(
+        self, batch_ref: int | None, epoch: int, staged: StagedEvents
+    ) -> dict[str, str]:
         existing: dict[str, str] = {}
-        for row in rows:
+        for row in staged.rows:
             stored = self.events.get(row.id)
             if stored is not None:
                 existing[row.id] = stored[1].content_hash
                 continue
-            self._journal(partial(self._forget, row))
-            self.events[row.id] = (batch_ref, row)
+            self._journal(partial(self._forget, row, epoch))
+            self.events[row.id] = (batch_ref, row, epoch)
             if row.device_id is not None and row.seq is not None:
-                self._by_seq[(row.device_id, row.seq_epoch, row.seq)] = row.id
+                self._by_seq[(row.device_id, epoch, row.seq)] = row.id
         return existing
 
-    def _forget(self, row: EventRow) -> None:
+    def _forget(self, row: EventRow, epoch: int) -> None:
         del self.events[row.id]
         if row.device_id is not None and row.seq is not None:
-            del self._by_seq[(row.device_id, row.seq_epoch, row.seq)]
+            del self._by_seq[(row.device_id, epoch, row.seq)]
 
     def stored_hashes(self, ids: Iterable[str]) -> dict[str, str]:
         with self._lock:
@@ -208,15 +215,15 @@ class MemoryStore:
             return {event_id: stored[1].content_hash for event_id, stored in found if stored}
 
     def record_checkin(self, enterprise_id: int, event_id: str, record: CheckinRecord) -> None:
-        batch_ref, row = self.events[event_id]
+        batch_ref, row, epoch = self.events[event_id]
         self._journal(partial(self.checkins.pop, event_id))
         self.checkins[event_id] = record
         if record.new_visitor is not None:
             visitor_id = 1_000_000 + len(self.visitors)
             self._journal(partial(self.visitors.pop, visitor_id))
             self.visitors[visitor_id] = (enterprise_id, record.new_visitor.name)
-            self._journal(partial(self.events.__setitem__, event_id, (batch_ref, row)))
-            self.events[event_id] = (batch_ref, replace(row, visitor_id=visitor_id))
+            self._journal(partial(self.events.__setitem__, event_id, (batch_ref, row, epoch)))
+            self.events[event_id] = (batch_ref, replace(row, visitor_id=visitor_id), epoch)
 
     def passages(
         self,
@@ -228,7 +235,7 @@ class MemoryStore:
     ) -> list[Passage]:
         kind, value = subject
         with self._lock:
-            rows = [row for _, row in self.events.values()]
+            rows = [row for _, row, _ in self.events.values()]
         return [
             Passage(row.id, row.occurred_at, row.gate_id, row.method)
             for row in rows

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 SubjectRef = tuple[str, str]
 """(kind, value) as sent by the gate: ("badge", "ABCD..."), ("worker", "41"), ("text", "...")."""
@@ -78,7 +78,6 @@ class EventRow:
     enterprise_id: int
     device_id: int | None
     gate_id: int
-    seq_epoch: int
     seq: int | None
     occurred_at: datetime
     occurred_offset_minutes: int
@@ -95,6 +94,18 @@ class EventRow:
     note: str | None
     visitor: Mapping[str, str] | None
     content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StagedEvents:
+    """Event rows made ready to write before the device lock is taken.
+
+    `encoded` is the store's own form of the rows (empty for a store that needs none): building
+    it is most of a push's Python work, which under the lock would hold every other push back.
+    """
+
+    rows: list[EventRow]
+    encoded: list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +237,8 @@ class RosterPass:
 class SyncStore(Protocol):
     """What the engine needs from storage. Every write happens inside `transaction()`.
 
-    `existing_gate_ids` and `resolve_subjects` may also be called before it: the engine reads
-    them ahead of the device lock, so that the lock is held for writes only.
+    `existing_gate_ids`, `resolve_subjects` and `stage_events` may also be called before it: the
+    engine reads and encodes ahead of the device lock, so that the lock is held for writes only.
     """
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -261,8 +272,15 @@ class SyncStore(Protocol):
         """Write the SyncBatch row of this push; return its id (the stored events point at it)."""
         ...
 
-    def insert_events(self, batch_ref: int | None, rows: list[EventRow]) -> dict[str, str]:
-        """Insert rows whose id is new; return {id: stored content hash} of the ids that existed.
+    def stage_events(self, rows: list[EventRow]) -> StagedEvents:
+        """The rows in the form `insert_events` writes; called before the lock, writes nothing."""
+        ...
+
+    def insert_events(
+        self, batch_ref: int | None, epoch: int, staged: StagedEvents
+    ) -> dict[str, str]:
+        """Insert rows whose id is new, numbered in the device's seq `epoch`; return
+        {id: stored content hash} of the ids that existed.
 
         `batch_ref` is the SyncBatch of a tablet's delivery, None for records no tablet sent.
         """

@@ -395,7 +395,7 @@ def test_concurrent_pushes_of_one_batch_store_one_copy(store: MemoryStore) -> No
     assert sorted(statuses(a)[0] for a in answers) == ["accepted", "duplicate"]
 
 
-def test_gates_and_subjects_are_read_before_the_device_lock(store: MemoryStore) -> None:
+def test_gates_subjects_and_rows_are_ready_before_the_device_lock(store: MemoryStore) -> None:
     calls: list[str] = []
 
     def recorded(name: str) -> Any:
@@ -407,12 +407,13 @@ def test_gates_and_subjects_are_read_before_the_device_lock(store: MemoryStore) 
 
         return call
 
-    for name in ("existing_gate_ids", "resolve_subjects", "transaction", "lock_device"):
+    order = ["existing_gate_ids", "resolve_subjects", "stage_events", "transaction", "lock_device"]
+    for name in order:
         setattr(store, name, recorded(name))
 
     answer = apply_push(store, DEVICE, push(event(1), event(2, gate_id=FOREIGN_GATE)), NOW)
 
-    assert calls == ["existing_gate_ids", "resolve_subjects", "transaction", "lock_device"]
+    assert calls == order
     assert statuses(answer) == ["accepted", "unknown_gate"]
     [stored] = store.events.values()
     assert stored[1].worker_id == 41

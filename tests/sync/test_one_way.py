@@ -40,10 +40,10 @@ def spied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, list[str]]]:
         calls.append(("validate", source.channel, ids))
         return validate(source, verdicts, *args)
 
-    def spy_write(store: Any, source: engine.Source, policy: Any, prepared: Any, *args: Any) -> Any:
+    def spy_write(store: Any, source: engine.Source, prepared: Any, *args: Any) -> Any:
         ids = [c.event["id"] for c in prepared.live]
         calls.append(("write", source.channel, ids))
-        return write(store, source, policy, prepared, *args)
+        return write(store, source, prepared, *args)
 
     monkeypatch.setattr(engine, "_validate_events", spy_validate)
     monkeypatch.setattr(engine, "_write", spy_write)

@@ -126,7 +126,9 @@ class EngineWorld:
 
     def stored(self, device_id: int) -> list[tuple[str, int]]:
         return [
-            (row.id, row.seq) for _, row in self.store.events.values() if row.device_id == device_id
+            (row.id, row.seq)
+            for _, row, _ in self.store.events.values()
+            if row.device_id == device_id
         ]
 
     def send(

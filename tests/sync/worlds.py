@@ -101,11 +101,11 @@ class MemoryWorld:
         stored = self.store.events.get(event_id)
         if stored is None:
             return None
-        batch_ref, row = stored
+        batch_ref, row, epoch = stored
         return {
             "batch_ref": batch_ref,
             "device_id": row.device_id,
-            "seq_epoch": row.seq_epoch,
+            "seq_epoch": epoch,
             "seq": row.seq,
             "direction": row.direction,
             "worker_id": row.worker_id,
