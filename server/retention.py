@@ -58,6 +58,7 @@ from server.models import (
     Device,
     Enterprise,
     GateEvent,
+    PairingDay,
     PurgedSeqRange,
     QuarantinedEvent,
     RollCall,
@@ -460,6 +461,7 @@ def _delete_events(ids: list[uuid.UUID], zone: ZoneInfo) -> dict[str, int]:
         .where(_among(events.c.id, ids))
         .returning(
             events.c.occurred_at,
+            events.c.corrected_at,
             events.c.enterprise_id,
             events.c.gate_id,
             events.c.direction,
@@ -473,6 +475,7 @@ def _delete_events(ids: list[uuid.UUID], zone: ZoneInfo) -> dict[str, int]:
     ).all()
     _add_daily_counts(gone, zone)
     _add_purged_seqs(gone)
+    _forget_pairing_days(gone, zone)
     return {"gate_events": len(gone), "self_checkins": checkins, "declaration_answers": answers}
 
 
@@ -482,6 +485,22 @@ def _among(column: Any, values: Collection[Any]) -> ColumnElement[bool]:
     if db.session.get_bind().dialect.name == "postgresql":
         return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
     return cast(ColumnElement[bool], column.in_(values))
+
+
+def _forget_pairing_days(gone: Sequence[Any], zone: ZoneInfo) -> None:
+    """Drop the kept pairing flags of every day whose events, a shift either side, lost one: a
+    deletion could leave a day's counts as they were if records came in meanwhile. A chunk's
+    days are few and old, so the chunk's latest day stands for all its enterprises."""
+    if not gone:
+        return
+    # A day reads its events up to a max stay (48 hours at most) either side of it.
+    last = max(row.corrected_at for row in gone).astimezone(zone).date() + timedelta(days=2)
+    db.session.execute(
+        delete(PairingDay).where(
+            PairingDay.enterprise_id.in_({row.enterprise_id for row in gone}),
+            PairingDay.day <= last,
+        )
+    )
 
 
 def _rows_deleted(statement: Delete) -> int:

@@ -14,7 +14,7 @@ from server.models.events import (
 )
 from server.models.labour import SentList
 from server.models.org import ROLES, Device, EnrolmentCode, Enterprise, Gate, User, Zone
-from server.models.pairing import PairingResolution
+from server.models.pairing import PairingDay, PairingResolution
 from server.models.people import Visitor, VisitorPass, Worker
 from server.models.retention import DailyGateCount, PurgedSeqRange
 from server.models.rollcall import RollCall, RollCallEntry
@@ -39,6 +39,7 @@ __all__ = [
     "GateEvent",
     "GatePoster",
     "Letterhead",
+    "PairingDay",
     "PairingResolution",
     "PurgedSeqRange",
     "QuarantinedEvent",

@@ -1,5 +1,14 @@
 """The pairing flags of an enterprise's workers, found by server/board/intervals.py's rules,
-and HR's resolutions of them. A resolution is a note beside a gate event, never a new one."""
+and HR's resolutions of them. A resolution is a note beside a gate event, never a new one.
+
+The flags of a closed day (one whose events, a shift either side, are all past) depend only on
+those events and the max stay, so they are kept in PairingDay: pairing a large site's week on
+every visit costs a second. Gate events are only ever added, but for two changes: HR attaching
+an unresolved event to a worker, and the purge. A kept day is used only while its events still
+count, in all and with a worker, what they counted when it was paired; an addition raises the
+first count, an attachment the second, and the purge drops the kept days near what it deletes.
+Today and yesterday, whose entries may still be open, are paired on every visit.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +17,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from server.access import scoped
 from server.audit import record_audit
-from server.clock import local_day_bounds
+from server.clock import local_day_bounds, local_today
 from server.extensions import db
 from server.hr.activity.services import events_of
-from server.models import GateEvent, PairingResolution, User, Worker
+from server.models import GateEvent, PairingDay, PairingResolution, User, Worker
 from server.presence import (
     ENTRY_MISSING,
     EXIT_MISSING,
@@ -105,6 +116,157 @@ def _found(
     ]
 
 
+def _flags_of_days(
+    user: User, day_from: date, day_to: date, *, timezone: str, shift: timedelta, now: datetime
+) -> list[tuple[int, Anomaly]]:
+    """What `_found` gives for the local days `day_from` to `day_to`, the closed ones kept."""
+    days = _days(day_from, day_to)
+    closed = [
+        day
+        for day in days
+        if user.enterprise_id is not None and local_day_bounds(day, timezone)[1] + shift <= now
+    ]
+    found: list[tuple[int, Anomaly]] = []
+    # Counted before the events are read: an event added in between makes the kept day count
+    # too few, so it is paired again next time, never trusted with an event it lacks.
+    counts = _counts(user, closed, timezone=timezone, shift=shift)
+    shift_seconds = int(shift.total_seconds())
+    kept = {
+        row.day: row
+        for row in db.session.scalars(
+            select(PairingDay).where(
+                PairingDay.enterprise_id == user.enterprise_id,
+                PairingDay.shift_seconds == shift_seconds,
+                PairingDay.day.in_(closed),
+            )
+        )
+    }
+    stale = []
+    for day in closed:
+        row = kept.get(day)
+        if row is not None and (row.events, row.worker_events) == counts[day]:
+            found.extend(_loaded(item) for item in row.flags)
+        else:
+            stale.append(day)
+    fresh: list[dict[str, Any]] = []
+    for first, last in _runs(stale):
+        paired = _found_between(user, first, last, timezone=timezone, shift=shift, now=now)
+        by_day: dict[date, list[tuple[int, Anomaly]]] = defaultdict(list)
+        for item in paired:
+            by_day[local_today(item[1].passage.at, timezone)].append(item)
+        found.extend(paired)
+        fresh.extend(
+            {
+                "enterprise_id": user.enterprise_id,
+                "day": day,
+                "shift_seconds": shift_seconds,
+                "events": counts[day][0],
+                "worker_events": counts[day][1],
+                "flags": [_stored(item) for item in by_day[day]],
+            }
+            for day in _days(first, last)
+        )
+    if fresh:
+        _keep(fresh)
+    if len(closed) < len(days):
+        found.extend(
+            _found_between(user, days[len(closed)], day_to, timezone=timezone, shift=shift, now=now)
+        )
+    return found
+
+
+def _found_between(
+    user: User, first: date, last: date, *, timezone: str, shift: timedelta, now: datetime
+) -> list[tuple[int, Anomaly]]:
+    start, end = local_day_bounds(first, timezone)[0], local_day_bounds(last, timezone)[1]
+    return _found(user, start, end, shift=shift, now=now)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) pairs: each run's events are read once."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _counts(
+    user: User, days: list[date], *, timezone: str, shift: timedelta
+) -> dict[date, tuple[int, int]]:
+    """Each day's events a shift either side: how many, and how many name a worker. One read
+    of the (enterprise, corrected time) index, which holds both."""
+    if not days:
+        return {}
+    windows = []
+    for day in days:
+        start, end = local_day_bounds(day, timezone)
+        windows.append(
+            and_(GateEvent.corrected_at >= start - shift, GateEvent.corrected_at < end + shift)
+        )
+    columns = [
+        aggregate.filter(window)
+        for window in windows
+        for aggregate in (func.count(), func.count(GateEvent.worker_id))
+    ]
+    row = db.session.execute(
+        select(*columns).where(
+            GateEvent.enterprise_id == user.enterprise_id,
+            GateEvent.corrected_at >= local_day_bounds(days[0], timezone)[0] - shift,
+            GateEvent.corrected_at < local_day_bounds(days[-1], timezone)[1] + shift,
+        )
+    ).one()
+    return {day: (row[2 * n], row[2 * n + 1]) for n, day in enumerate(days)}
+
+
+def _keep(rows: list[dict[str, Any]]) -> None:
+    """Store freshly paired days; of two visits pairing the same day at once, the later write
+    stands, and either is true to the counts it carries."""
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    statement = insert(PairingDay).values(rows)
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["enterprise_id", "day", "shift_seconds"],
+            set_={name: statement.excluded[name] for name in ("events", "worker_events", "flags")},
+        )
+    )
+
+
+def _stored(item: tuple[int, Anomaly]) -> list[Any]:
+    worker_id, anomaly = item
+    later = anomaly.followed_by
+    return [
+        anomaly.flag,
+        worker_id,
+        _stored_passage(anomaly.passage),
+        _stored_passage(later) if later is not None else None,
+    ]
+
+
+def _stored_passage(passage: Passage) -> list[str]:
+    return [passage.at.isoformat(), passage.direction, passage.gate, passage.event_id]
+
+
+def _loaded(stored: list[Any]) -> tuple[int, Anomaly]:
+    flag, worker_id, passage, later = stored
+    return worker_id, Anomaly(
+        flag, _loaded_passage(passage), _loaded_passage(later) if later is not None else None
+    )
+
+
+def _loaded_passage(stored: list[str]) -> Passage:
+    at, direction, gate, event_id = stored
+    return Passage(datetime.fromisoformat(at), direction, gate, event_id)
+
+
 def _passed(passage: Passage, gates: dict[int, str]) -> Passed:
     return Passed(
         uuid.UUID(passage.event_id), passage.direction, passage.at, gates.get(int(passage.gate), "")
@@ -131,7 +293,7 @@ def pairing_flags(
     """One page of the flags of the user's workers on the local days from `day_from` to
     `day_to`, newest first, and how many there are; resolved ones only when asked for."""
     start, end = local_day_bounds(day_from, timezone)[0], local_day_bounds(day_to, timezone)[1]
-    found = _found(user, start, end, shift=shift, now=now)
+    found = _flags_of_days(user, day_from, day_to, timezone=timezone, shift=shift, now=now)
     resolutions = {
         (resolution.event_id, resolution.flag): (resolution, resolver)
         for resolution, resolver in db.session.execute(
@@ -149,7 +311,14 @@ def pairing_flags(
             if (uuid.UUID(anomaly.passage.event_id), anomaly.flag) not in resolutions
         ]
     people = _people(user, {person for person, _anomaly in found})
-    found.sort(key=lambda item: (-item[1].passage.at.timestamp(), people[item[0]].name))
+    found.sort(
+        key=lambda item: (
+            -item[1].passage.at.timestamp(),
+            people[item[0]].name,
+            item[1].passage.event_id,
+            item[1].flag,
+        )
+    )
     shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
     gates = gate_labels(user)
     flags = []

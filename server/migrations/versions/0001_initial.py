@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 16:59:47.352364
+Create Date: 2026-12-02 17:41:02.352452
 
 """
 
@@ -91,6 +91,24 @@ def upgrade():
     with op.batch_alter_table("gate", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_gate_enterprise_id"), ["enterprise_id"], unique=False)
 
+    op.create_table(
+        "pairing_day",
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("shift_seconds", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("events", sa.BigInteger(), nullable=False),
+        sa.Column("worker_events", sa.BigInteger(), nullable=False),
+        sa.Column("flags", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["enterprise.id"],
+            name=op.f("fk_pairing_day_enterprise_id_enterprise"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "enterprise_id", "day", "shift_seconds", name=op.f("pk_pairing_day")
+        ),
+    )
     op.create_table(
         "user",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -946,6 +964,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_user_enterprise_id"))
 
     op.drop_table("user")
+    op.drop_table("pairing_day")
     with op.batch_alter_table("gate", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_gate_enterprise_id"))
 
