@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Select, and_, exists, func, literal, select, union_all
 
@@ -62,7 +62,7 @@ class Reason:
     value: Any = None
 
 
-@dataclass
+@dataclass(slots=True)
 class TabletHealth:
     device_id: int | None
     label: str
@@ -123,6 +123,27 @@ class Filters:
     text: str = ""
 
 
+class TabletFacts(Protocol):
+    """What a tablet's status is decided from: a Device, or a row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def gate_id(self) -> int: ...
+    @property
+    def enrolled_at(self) -> datetime: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def last_sync_at(self) -> datetime | None: ...
+    @property
+    def reported_backlog(self) -> int: ...
+    @property
+    def oldest_pending_at(self) -> datetime | None: ...
+    @property
+    def highest_seq(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class WipeSeen:
     """A wipe as the board states it: reported by a tablet, or inferred from a silent backlog."""
@@ -134,7 +155,7 @@ class WipeSeen:
 
 
 def device_status(
-    device: Device,
+    device: TabletFacts,
     *,
     now: datetime,
     thresholds: Thresholds,
@@ -165,14 +186,18 @@ def device_status(
     return (LAGGING, reasons) if reasons else (OK, [Reason("synced_within", since_sync)])
 
 
-def _pending_age(device: Device, now: datetime) -> timedelta | None:
+def _pending_age(device: TabletFacts, now: datetime) -> timedelta | None:
     if not device.reported_backlog or device.oldest_pending_at is None:
         return None
     return max(now - device.oldest_pending_at, timedelta(0))
 
 
 def wipes_seen(
-    devices: Sequence[Device], device_ids: DeviceIds, *, now: datetime, silent_after: timedelta
+    devices: Sequence[TabletFacts],
+    device_ids: DeviceIds,
+    *,
+    now: datetime,
+    silent_after: timedelta,
 ) -> dict[int, WipeSeen]:
     """The wipe each tablet shows: its latest report within WIPE_SHOWN_FOR, else a possible wipe.
 
@@ -235,17 +260,21 @@ def missing_ranges(device_ids: DeviceIds) -> dict[int, list[tuple[int, int]]]:
         GateEvent.seq_epoch == Device.seq_epoch,
         GateEvent.seq <= Device.highest_seq,
     )
-    rows = db.session.execute(
+    # A tablet that stored every seq up to its highest has no gap, whatever was purged: only the
+    # few others are read, with the ranges the engine believes missing.
+    short = db.session.execute(
         select(
             Device.id,
             Device.seq_epoch,
             Device.highest_seq,
             Device.missing_seq_ranges,
             Device.seqs_stored,
-        ).where(Device.id.in_(device_ids), Device.highest_seq > 0)
+        ).where(
+            Device.id.in_(device_ids),
+            Device.highest_seq > 0,
+            Device.seqs_stored < Device.highest_seq,
+        )
     ).all()
-    # A tablet that stored every seq up to its highest has no gap, whatever was purged.
-    short = [row for row in rows if row.seqs_stored < row.highest_seq]
     short_ids = [row.id for row in short]
     purged = purged_seq_ranges(short_ids) if short else {}
     quarantined = _quarantined_seqs(short_ids) if short else {}
@@ -444,9 +473,24 @@ _GATE_COLUMNS = (
 )
 
 
+# A Device loaded per tablet would cost more than all the page's queries.
+_DEVICE_COLUMNS = (
+    Device.id,
+    Device.label,
+    Device.enrolled_at,
+    Device.revoked_at,
+    Device.last_sync_at,
+    Device.reported_backlog,
+    Device.oldest_pending_at,
+    Device.highest_seq,
+    Device.last_skew_seconds,
+    Device.app_version,
+)
+
+
 def _scoped_devices(user: User, filters: Filters) -> Select:
     query = (
-        select(Device, *_GATE_COLUMNS)
+        select(*_DEVICE_COLUMNS, *_GATE_COLUMNS)
         .join(Gate, Gate.id == Device.gate_id)
         .join(Enterprise, Enterprise.id == Device.enterprise_id)
         .outerjoin(Zone, Zone.id == Enterprise.zone_id)
@@ -503,43 +547,31 @@ def _last_digital_records(user: User, filters: Filters) -> dict[int, datetime | 
 def sync_health(
     user: User, *, now: datetime, thresholds: Thresholds, filters: Filters = Filters()
 ) -> HealthReport:
-    """Every tablet (and every gate without one) the user may see, with roll-ups."""
+    """Every tablet (and every gate without one) the user may see, with roll-ups.
+
+    What each tablet sent lately is left out: `with_activity` adds it to the tablets a page
+    shows, since a page of a hundred need not read it for two thousand.
+    """
     rows = db.session.execute(_scoped_devices(user, filters)).all()
     device_ids = _scoped_device_ids(user, filters)
     gaps = missing_ranges(device_ids)
-    last_events = _last_events(device_ids)
-    quarantined = _grouped_counts(
-        select(QuarantinedEvent.device_id, func.count(QuarantinedEvent.id))
-        .where(QuarantinedEvent.device_id.in_(device_ids))
-        .group_by(QuarantinedEvent.device_id)
-    )
-    received = _grouped_counts(
-        select(SyncBatch.device_id, func.sum(SyncBatch.accepted))
-        .where(
-            SyncBatch.device_id.in_(device_ids),
-            SyncBatch.received_at >= now - EVENTS_PER_DAY_WINDOW,
-        )
-        .group_by(SyncBatch.device_id)
-    )
-    days = EVENTS_PER_DAY_WINDOW / timedelta(days=1)
     wipes = wipes_seen(
-        [row.Device for row in rows],
+        rows,
         device_ids,
         now=now,
         silent_after=timedelta(minutes=thresholds.lagging_after_minutes),
     )
     tablets = []
     for row in rows:
-        device = row.Device
-        missing = range_size(gaps.get(device.id, ()))
+        missing = range_size(gaps.get(row.id, ()))
         status, reasons = device_status(
-            device, now=now, thresholds=thresholds, missing=missing, wipe=wipes.get(device.id)
+            row, now=now, thresholds=thresholds, missing=missing, wipe=wipes.get(row.id)
         )
-        skew = device.last_skew_seconds
+        skew = row.last_skew_seconds
         tablets.append(
             TabletHealth(
-                device_id=device.id,
-                label=device.label,
+                device_id=row.id,
+                label=row.label,
                 enterprise_id=row.enterprise_id,
                 enterprise_name=row.enterprise_name,
                 zone_id=row.zone_id,
@@ -548,17 +580,14 @@ def sync_health(
                 gate_name=f"{row.gate_code} · {row.gate_name}",
                 status=status,
                 reasons=reasons,
-                last_sync_at=device.last_sync_at,
-                last_event_at=last_events.get(device.id),
-                backlog=device.reported_backlog,
-                oldest_pending_age=_pending_age(device, now),
+                last_sync_at=row.last_sync_at,
+                backlog=row.reported_backlog,
+                oldest_pending_age=_pending_age(row, now),
                 missing=missing,
                 skew_seconds=skew,
                 skew_flagged=skew is not None and abs(skew) > thresholds.skew_flag_seconds,
-                app_version=device.app_version,
-                quarantined=int(quarantined.get(device.id, 0)),
-                events_per_day=round(received.get(device.id, 0) / days, 1),
-                revoked_at=device.revoked_at,
+                app_version=row.app_version,
+                revoked_at=row.revoked_at,
             )
         )
     gates = db.session.execute(
@@ -588,11 +617,40 @@ def sync_health(
                 )
             )
     enterprises, zones = _rollups(user, filters, tablets, gates, now=now, thresholds=thresholds)
-    shown = [t for t in tablets if _matches(t, filters)]
+    shown = (
+        [t for t in tablets if _matches(t, filters)] if filters.status or filters.text else tablets
+    )
     counts = dict.fromkeys(STATUS_ORDER, 0)
     for tablet in shown:
         counts[tablet.status] += 1
     return HealthReport(tablets=shown, enterprises=enterprises, zones=zones, counts=counts)
+
+
+def with_activity(tablets: Sequence[TabletHealth], *, now: datetime) -> None:
+    """Fill in each tablet's latest record, quarantined records and records per day."""
+    device_ids = [t.device_id for t in tablets if t.device_id is not None]
+    if not device_ids:
+        return
+    last_events = _last_events(device_ids)
+    quarantined = _grouped_counts(
+        select(QuarantinedEvent.device_id, func.count(QuarantinedEvent.id))
+        .where(QuarantinedEvent.device_id.in_(device_ids))
+        .group_by(QuarantinedEvent.device_id)
+    )
+    received = _grouped_counts(
+        select(SyncBatch.device_id, func.sum(SyncBatch.accepted))
+        .where(
+            SyncBatch.device_id.in_(device_ids),
+            SyncBatch.received_at >= now - EVENTS_PER_DAY_WINDOW,
+        )
+        .group_by(SyncBatch.device_id)
+    )
+    days = EVENTS_PER_DAY_WINDOW / timedelta(days=1)
+    for tablet in tablets:
+        if tablet.device_id is not None:
+            tablet.last_event_at = last_events.get(tablet.device_id)
+            tablet.quarantined = int(quarantined.get(tablet.device_id, 0))
+            tablet.events_per_day = round(received.get(tablet.device_id, 0) / days, 1)
 
 
 def _matches(tablet: TabletHealth, filters: Filters) -> bool:

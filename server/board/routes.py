@@ -46,6 +46,8 @@ TABLET_SORTS = {
     "quarantined": lambda t: t.quarantined,
     "per_day": lambda t: t.events_per_day,
 }
+# Sorting by what the tablets sent lately needs it for every tablet, not only the page's.
+ACTIVITY_SORTS = ("last_event", "quarantined", "per_day")
 
 
 @bp.context_processor
@@ -81,19 +83,26 @@ def index():
         zone_id, enterprise_id, form.value("status") or None, form.value("q") or ""
     )
     thresholds = _thresholds()
-    report = health.sync_health(current_user, now=utcnow(), thresholds=thresholds, filters=filters)
+    now = utcnow()
+    report = health.sync_health(current_user, now=now, thresholds=thresholds, filters=filters)
     sort = form.value("sort") if form.value("sort") in TABLET_SORTS else "status"
+    exported = form.value("format") in ("csv", "xlsx")
+    if exported or sort in ACTIVITY_SORTS:
+        health.with_activity(report.tablets, now=now)
     report.tablets.sort(key=TABLET_SORTS[sort], reverse=form.value("dir") == "desc")
-    if form.value("format") in ("csv", "xlsx"):
+    if exported:
         return _health_export(report.tablets, form.value("format"))
     zones, enterprises = labour.zones_and_enterprises(current_user)
     pages = max(1, -(-len(report.tablets) // TABLETS_PER_PAGE))
     page = min(form.value("page") or 1, pages)
+    tablets = report.tablets[(page - 1) * TABLETS_PER_PAGE : page * TABLETS_PER_PAGE]
+    if sort not in ACTIVITY_SORTS:
+        health.with_activity(tablets, now=now)
     return render_template(
         "board/index.html",
         form=form,
         report=report,
-        tablets=report.tablets[(page - 1) * TABLETS_PER_PAGE : page * TABLETS_PER_PAGE],
+        tablets=tablets,
         page=page,
         pages=pages,
         sort=sort,
@@ -173,13 +182,15 @@ def device(device_id: int):
     device = get_scoped_or_404(Device, device_id)
     page = request.args.get("page", 1, type=int) or 1
     history = health.tablet_history(device, page=max(page, 1), per_page=HISTORY_PER_PAGE)
+    now = utcnow()
     report = health.sync_health(
         current_user,
-        now=utcnow(),
+        now=now,
         thresholds=_thresholds(),
         filters=health.Filters(enterprise_id=device.enterprise_id),
     )
     tablet = next(t for t in report.tablets if t.device_id == device.id)
+    health.with_activity([tablet], now=now)
     return render_template(
         "board/device.html",
         device=device,

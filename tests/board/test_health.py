@@ -12,6 +12,7 @@ from server.admin.config import effective, save
 from server.board import health
 from server.extensions import db
 from server.models import GateEvent, PurgedSeqRange
+from server.views_common import localtime
 from tests.board.world import NOW, World, build_world
 from tests.factories import login, make_device, make_event, make_gate
 
@@ -22,12 +23,14 @@ def world(app: Flask) -> World:
 
 
 def report_for(app: Flask, user, **filters) -> health.HealthReport:  # type: ignore[no-untyped-def]
-    return health.sync_health(
+    report = health.sync_health(
         user,
         now=NOW,
         thresholds=effective(app.config["GATELOG"]),
         filters=health.Filters(**filters),
     )
+    health.with_activity(report.tablets, now=NOW)
+    return report
 
 
 def by_label(report: health.HealthReport) -> dict[str, health.TabletHealth]:
@@ -217,6 +220,20 @@ def test_health_page_lists_tablets_sorted_and_exports(app: Flask, client, world:
     assert export.status_code == 200
     assert "Máy cổng 1" in export.get_data(as_text=True)
     assert client.get("/board/?format=xlsx", buffered=True).status_code == 200
+
+
+def test_health_page_shows_what_each_listed_tablet_sent_and_sorts_by_it(
+    client, world: World
+) -> None:
+    login(client, world.inspector)
+    last_record = localtime(NOW - timedelta(hours=3) + timedelta(minutes=10))
+    assert last_record in client.get("/board/").get_data(as_text=True)
+    by_quarantined = client.get("/board/?sort=quarantined&dir=desc").get_data(as_text=True)
+    assert by_quarantined.index("Máy cổng 1") < by_quarantined.index("Máy cổng 2")
+    export = client.get("/board/?format=csv", buffered=True).get_data(as_text=True)
+    row = next(line for line in export.splitlines() if "Máy cổng 1" in line)
+    # The quarantined column, then records per day (none in the real now's last week).
+    assert row.endswith(",1,0.0")
 
 
 def test_long_tablet_lists_paginate_worst_first(client, world: World) -> None:
