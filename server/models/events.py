@@ -34,6 +34,17 @@ LATE_SQL = {
     "sqlite": "{received} > datetime({occurred}, '+5 minutes')",
 }
 
+# A record still holding a copy of a visitor's data: the details a tablet sent (JSON null and SQL
+# NULL both read 'null'), a name a guard typed for someone off the roster, or a note. Retention
+# clears them after the visitors' period; its partial index holds only the records not yet
+# cleared, so the daily purge finds them without reading the whole table. The purge repeats
+# this condition word for word (server.retention), as both databases need to use the index.
+VISITOR_DATA_SQL = (
+    "coalesce(CAST(visitor_details AS VARCHAR), 'null') != 'null'"
+    " OR (subject_type = 'text' AND subject_kind != 'worker' AND subject_value != '')"
+    " OR (subject_kind != 'worker' AND note IS NOT NULL)"
+)
+
 
 def _rare_index(name: str, postgresql: str, sqlite: str) -> Index:
     return Index(
@@ -122,6 +133,13 @@ class GateEvent(Model):
                 LATE_SQL[dialect].format(received="received_at", occurred="occurred_at")
                 for dialect in ("postgresql", "sqlite")
             ),
+        ),
+        Index(
+            "ix_gate_event_visitor_data",
+            "occurred_at",
+            "id",
+            postgresql_where=text(VISITOR_DATA_SQL),
+            sqlite_where=text(VISITOR_DATA_SQL),
         ),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 17:41:02.352452
+Create Date: 2026-12-02 17:58:06.182530
 
 """
 
@@ -686,6 +686,17 @@ def upgrade():
             sqlite_where=sa.text("subject_kind = 'unresolved'"),
         )
         batch_op.create_index(
+            "ix_gate_event_visitor_data",
+            ["occurred_at", "id"],
+            unique=False,
+            postgresql_where=sa.text(
+                "coalesce(CAST(visitor_details AS VARCHAR), 'null') != 'null' OR (subject_type = 'text' AND subject_kind != 'worker' AND subject_value != '') OR (subject_kind != 'worker' AND note IS NOT NULL)"
+            ),
+            sqlite_where=sa.text(
+                "coalesce(CAST(visitor_details AS VARCHAR), 'null') != 'null' OR (subject_type = 'text' AND subject_kind != 'worker' AND subject_value != '') OR (subject_kind != 'worker' AND note IS NOT NULL)"
+            ),
+        )
+        batch_op.create_index(
             "ix_gate_event_visitor_occurred", ["visitor_id", "occurred_at"], unique=False
         )
         batch_op.create_index(
@@ -873,6 +884,15 @@ def downgrade():
     with op.batch_alter_table("gate_event", schema=None) as batch_op:
         batch_op.drop_index("ix_gate_event_worker_corrected_direction")
         batch_op.drop_index("ix_gate_event_visitor_occurred")
+        batch_op.drop_index(
+            "ix_gate_event_visitor_data",
+            postgresql_where=sa.text(
+                "coalesce(CAST(visitor_details AS VARCHAR), 'null') != 'null' OR (subject_type = 'text' AND subject_kind != 'worker' AND subject_value != '') OR (subject_kind != 'worker' AND note IS NOT NULL)"
+            ),
+            sqlite_where=sa.text(
+                "coalesce(CAST(visitor_details AS VARCHAR), 'null') != 'null' OR (subject_type = 'text' AND subject_kind != 'worker' AND subject_value != '') OR (subject_kind != 'worker' AND note IS NOT NULL)"
+            ),
+        )
         batch_op.drop_index(
             "ix_gate_event_unresolved",
             postgresql_where=sa.text("subject_kind = 'unresolved'"),
