@@ -544,6 +544,18 @@ def _last_digital_records(user: User, filters: Filters) -> dict[int, datetime | 
     return dict(db.session.execute(query).all())
 
 
+def _place(row: Any) -> dict[str, Any]:
+    """Where a tablet or an untabled gate stands, from a row carrying the _GATE_COLUMNS."""
+    return {
+        "enterprise_id": row.enterprise_id,
+        "enterprise_name": row.enterprise_name,
+        "zone_id": row.zone_id,
+        "zone_name": row.zone_name or "",
+        "gate_id": row.gate_id,
+        "gate_name": f"{row.gate_code} · {row.gate_name}",
+    }
+
+
 def sync_health(
     user: User, *, now: datetime, thresholds: Thresholds, filters: Filters = Filters()
 ) -> HealthReport:
@@ -572,12 +584,7 @@ def sync_health(
             TabletHealth(
                 device_id=row.id,
                 label=row.label,
-                enterprise_id=row.enterprise_id,
-                enterprise_name=row.enterprise_name,
-                zone_id=row.zone_id,
-                zone_name=row.zone_name or "",
-                gate_id=row.gate_id,
-                gate_name=f"{row.gate_code} · {row.gate_name}",
+                **_place(row),
                 status=status,
                 reasons=reasons,
                 last_sync_at=row.last_sync_at,
@@ -606,12 +613,7 @@ def sync_health(
                 TabletHealth(
                     device_id=None,
                     label="",
-                    enterprise_id=gate.enterprise_id,
-                    enterprise_name=gate.enterprise_name,
-                    zone_id=gate.zone_id,
-                    zone_name=gate.zone_name or "",
-                    gate_id=gate.gate_id,
-                    gate_name=f"{gate.gate_code} · {gate.gate_name}",
+                    **_place(gate),
                     status=NEVER,
                     reasons=[Reason("no_tablet")],
                 )
