@@ -497,6 +497,9 @@ class _Tablet:
     seq: int = 0
     stored_seq: int = 0
     last_received: datetime | None = None
+    # A tablet pushes its outbox in seq order: nothing it numbered later arrives earlier.
+    # (Arrivals out of order would leave gaps the sync engine never believed missing.)
+    arrived_until: float = 0.0
     lost: list[list[int]] = field(default_factory=list)
     waiting: int = 0
     oldest_waiting: datetime | None = None
@@ -579,7 +582,10 @@ class _Shifts:
             tablet.seq += 1
             lag = rng.expovariate(1 / 40)
             went, back = tablet.offline
-            received = (back if went <= occurred < back else occurred) + lag
+            received = max(
+                (back if went <= occurred < back else occurred) + lag, tablet.arrived_until
+            )
+            tablet.arrived_until = received
             if (device_index in self.silent and occurred >= self.silent_since) or received >= now:
                 tablet.waiting += 1
                 if tablet.oldest_waiting is None:
