@@ -64,16 +64,22 @@ def seeded(
 ) -> tuple[str, Flask, float, datetime]:
     """The database of `size`, its app, the seconds seeding took and the `now` it was seeded at.
 
-    With `reuse`, a PostgreSQL database kept by an earlier run is measured unseeded, provided
+    With `reuse`, a database kept by an earlier run is measured unseeded, provided
     the models ask nothing of it beyond new tables and indexes (made on it first); its records stay
     relative to the moment it was seeded, so the caller runs the app's clock from there.
     """
     name = f"province_{size}"
-    kept = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_PREFIX}_{name}"
-    if reuse and backend == "postgresql":
+    if reuse and backend == "sqlite":
+        # A kept SQLite file outlives the run's scratch folder: it lies in the system's temp one.
+        scratch = Path(tempfile.gettempdir()) / PG_PREFIX
+        scratch.mkdir(exist_ok=True)
+    kept = _kept_url(backend, name, scratch)
+    if reuse:
         seeded_at = _seeded_at(kept)
         if seeded_at is not None and _schema_brought_up(kept):
             return kept, migrated_app(kept, session_cookie_secure=False), 0.0, seeded_at
+    if backend == "sqlite":
+        _sqlite_path(kept).unlink(missing_ok=True)
     url = fresh_database(backend, name, scratch)
     app = migrated_app(url, session_cookie_secure=False)
     started = time.perf_counter()
@@ -88,13 +94,26 @@ def seeded(
     return url, app, time.perf_counter() - started, now
 
 
+def _kept_url(backend: str, name: str, scratch: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{scratch / (name + '.sqlite3')}"
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_PREFIX}_{name}"
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
 def _admin_connection(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
 
 
 def _remember_seeded_at(url: str, now: datetime) -> None:
-    """The seed's `now`, kept as the database's comment, outside the schema the models own."""
-    if url.startswith("postgresql"):
+    """The seed's `now`, kept outside the schema the models own: as the PostgreSQL database's
+    comment, or in a file beside the SQLite one."""
+    if url.startswith("sqlite"):
+        _sqlite_path(url).with_suffix(".seeded-at").write_text(f"{SEEDED_AT}{now.isoformat()}")
+    else:
         with _admin_connection(url) as connection:
             database = url.rsplit("/", 1)[1]
             connection.execute(
@@ -105,15 +124,20 @@ def _remember_seeded_at(url: str, now: datetime) -> None:
 
 
 def _seeded_at(url: str) -> datetime | None:
-    try:
-        with _admin_connection(url) as connection:
-            row = connection.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                "WHERE datname = current_database()"
-            ).fetchone()
-    except psycopg.Error:
-        return None
-    comment = row[0] if row else None
+    if url.startswith("sqlite"):
+        remembered = _sqlite_path(url).with_suffix(".seeded-at")
+        found = _sqlite_path(url).exists() and remembered.exists()
+        comment = remembered.read_text() if found else None
+    else:
+        try:
+            with _admin_connection(url) as connection:
+                row = connection.execute(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                    "WHERE datname = current_database()"
+                ).fetchone()
+        except psycopg.Error:
+            return None
+        comment = row[0] if row else None
     if not comment or not comment.startswith(SEEDED_AT):
         return None
     return datetime.fromisoformat(comment.removeprefix(SEEDED_AT))
@@ -391,7 +415,8 @@ def main() -> None:
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="keep the PostgreSQL databases, and measure one kept by an earlier run unseeded",
+        help="keep the databases (SQLite's in the temp folder), and measure one kept by an "
+        "earlier run unseeded",
     )
     args = parser.parse_args()
     columns: dict[str, dict[str, str]] = {}
