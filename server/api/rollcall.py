@@ -66,7 +66,7 @@ def push_roll_call(device: DeviceContext) -> Response:
 def inside(device: DeviceContext) -> Response:
     now = utcnow()
     shift_hours = max_stay_hours(current_app.config["GATELOG"])
-    people = people_inside(device_scope(device), now=now, shift_hours=shift_hours)
+    people = people_inside(device_scope(device), now=now, shift_hours=shift_hours).named()
     highest_seq, missing = received_seqs(device)
     return json_response(
         _inside_schema.dump(

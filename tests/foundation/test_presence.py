@@ -71,7 +71,7 @@ def test_likely_gone_home_and_on_site_read_the_corrected_time() -> None:
     assert [w.full_name for w in gone] == [left.full_name]
     on_site = presence(hr, now=NOW, shift_hours=12).on_site.people
     assert [p.person_id for p in on_site] == [inside.id]
-    assert [p.worker_id for p in people_inside(hr, now=NOW, shift_hours=12)] == [inside.id]
+    assert [p.worker_id for p in people_inside(hr, now=NOW, shift_hours=12).named()] == [inside.id]
     db.session.refresh(left)
     db.session.refresh(inside)
     assert proposed_direction(Person("", worker=left), now=NOW, shift_hours=12) == "in"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from server.extensions import db
+from server.hr.rollcall import routes as rollcall_routes
 from server.models import AuditLog, ConfigValue, RollCallEntry, utcnow
 from tests.factories import (
     login,
@@ -168,3 +172,79 @@ def test_the_live_list_marks_who_any_tablet_ticked_off_in_todays_roll_calls(clie
     # Khách A was not ticked today (the factory's roll call ticked Khách B only).
     assert 'data-seen="no"' in row("v:khach a")
     assert '<dd id="not-seen-count" class="status-bad">2</dd>' in page
+
+
+def test_a_large_site_counts_by_department_and_names_one_department_not_seen_first(
+    client, site, monkeypatch
+):
+    monkeypatch.setattr(rollcall_routes, "LISTED_PEOPLE", 2)
+    enterprise, gate = site["enterprise"], site["gate"]
+    now = utcnow()
+    sewing = [make_worker(enterprise, full_name=f"Thợ May {n}", department="May 1") for n in "ABC"]
+    stock = make_worker(enterprise, full_name="Thủ Kho", department="Kho")
+    for worker in (*sewing, stock):
+        make_event(gate, worker=worker, occurred_at=now - timedelta(hours=1))
+    today = make_roll_call(enterprise=enterprise, gate=gate)
+    today.entries.append(
+        RollCallEntry(person_key=f"w:{sewing[0].id}", kind="worker", name="x", ticked_at=now)
+    )
+    db.session.commit()
+    login(client, site["hr"])
+
+    overview = client.get("/hr/rollcall").get_data(as_text=True)
+    assert '<dd id="inside-count">4</dd>' in overview
+    assert '<dd id="not-seen-count" class="status-bad">3</dd>' in overview
+    assert "data-key=" not in overview
+    counts = {
+        part.split('"')[0]: part.split("</tr>")[0] for part in overview.split('data-group="')[1:]
+    }
+    assert re.findall(r">(\d+)</td>", counts["May 1"]) == ["3", "2", "0"]
+    assert re.findall(r">(\d+)</td>", counts["Kho"]) == ["1", "1", "0"]
+
+    sewing_page = client.get("/hr/rollcall?group=May 1").get_data(as_text=True)
+    listed = re.findall(r'data-key="([^"]+)" data-seen="(\w+)"', sewing_page)
+    # Two of three named, both not yet seen: those are the ones to look for.
+    assert listed == [(f"w:{sewing[1].id}", "no"), (f"w:{sewing[2].id}", "no")]
+    assert "Đang hiển thị 2 trên 3 người" in sewing_page
+    assert "Thủ Kho" not in sewing_page
+
+    nobody = client.get("/hr/rollcall?group=Không có").get_data(as_text=True)
+    assert "không có ai của bộ phận này ở bên trong" in nobody
+    assert "data-key=" not in nobody
+
+
+def test_the_roll_call_download_names_everyone_inside_with_who_was_seen_and_is_audited(
+    client, site
+):
+    enterprise, gate = site["enterprise"], site["gate"]
+    now = utcnow()
+    seen = make_worker(enterprise, full_name="=Đã Thấy", department="Kho")
+    missing = make_worker(enterprise, full_name="Chưa Thấy", department="May 1")
+    for worker in (seen, missing):
+        make_event(gate, worker=worker, occurred_at=now - timedelta(hours=1))
+    make_event(
+        gate, visitor_pass=make_visitor_pass(enterprise, full_name="Khách Lạ"), occurred_at=now
+    )
+    other = make_enterprise()
+    outsider = make_worker(other, full_name="Người Công Ty Khác")
+    make_event(make_gate(other), worker=outsider, occurred_at=now)
+    today = make_roll_call(enterprise=enterprise, gate=gate)
+    today.entries.append(
+        RollCallEntry(person_key=f"w:{seen.id}", kind="worker", name="x", ticked_at=now)
+    )
+    db.session.commit()
+    login(client, site["hr"])
+
+    response = client.get("/hr/rollcall/export.csv", buffered=True)
+
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    by_name = {row[1]: row for row in rows[1:]}
+    assert [row[1] for row in rows[1:]] == ["'=Đã Thấy", "Chưa Thấy", "Khách Lạ"]
+    assert by_name["Chưa Thấy"][0] == "May 1"
+    assert by_name["Chưa Thấy"][6] == "Chưa thấy"
+    assert by_name["'=Đã Thấy"][7] == "G1 · Cổng chính"
+    assert by_name["Khách Lạ"][0] == "Khách"
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "export_rollcall"))
+    assert audit.details == {"format": "csv"}
+    assert client.get("/hr/rollcall/export.xlsx", buffered=True).status_code == 200
