@@ -193,6 +193,11 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_worker_home_province_code"), ["home_province_code"], unique=False
         )
+        batch_op.create_index(
+            "ix_worker_enterprise_home_province",
+            ["enterprise_id", "active", "home_province_code", "home_province_raw", "sex"],
+            unique=False,
+        )
 
     op.create_table(
         "audit_log",
@@ -971,6 +976,7 @@ def downgrade():
 
     op.drop_table("audit_log")
     with op.batch_alter_table("worker", schema=None) as batch_op:
+        batch_op.drop_index("ix_worker_enterprise_home_province")
         batch_op.drop_index(batch_op.f("ix_worker_home_province_code"))
         batch_op.drop_index("ix_worker_enterprise_search_name")
         batch_op.drop_index("ix_worker_enterprise_roster_version")
