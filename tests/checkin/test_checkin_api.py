@@ -501,3 +501,26 @@ def test_a_refused_checkin_is_quarantined_and_hr_reads_why(client, premises) -> 
     login(client, make_user("hr", enterprise=premises.enterprise))
     page = client.get("/hr/log/quarantined").get_data(as_text=True)
     assert "không có công nhân đang làm việc nào có mã nhân viên và số điện thoại này" in page
+
+
+def test_a_database_outage_is_told_to_the_phone_as_json_and_records_nothing(
+    client, premises, monkeypatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from server.checkin import services as checkin_services
+
+    def unreachable(*_args, **_kwargs):
+        raise OperationalError("SELECT worker", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(checkin_services, "record_checkin", unreachable)
+    body = checkin_body({"worker": premises.worker_identity()}, answers=no(premises))
+
+    answer = client.post(f"{premises.base}/checkins", json=body)
+
+    assert answer.status_code == 503
+    assert int(answer.headers["Retry-After"]) > 0
+    error = answer.get_json()["error"]
+    assert error["code"] == "unavailable"
+    assert "Chưa có gì được lưu" in error["message"]
+    assert events() == []
