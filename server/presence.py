@@ -206,7 +206,7 @@ def _shifted(at: ColumnElement[datetime], shift: timedelta) -> ColumnElement[Any
     return func.strftime("%Y-%m-%d %H:%M:%f000", at, f"+{int(shift.total_seconds())} seconds")
 
 
-def _marked(
+def _neighboured(
     criteria: Sequence[ColumnElement[bool]],
     person: Sequence[Any],
     *,
@@ -215,18 +215,22 @@ def _marked(
     exits: tuple[datetime, datetime],
     shift: timedelta,
     now: datetime | None,
-) -> Subquery:
-    """The events in `read`, each with the next one of the same person and `irregular`: whether
-    any entry of that person in `entries`, or exit in `exits`, may not pair (see
-    `maybe_unpaired`).
+    after_gate: bool = False,
+) -> tuple[Subquery, ColumnElement[bool]]:
+    """The events in `read`, each with the next one of the same person (its gate too if asked),
+    and a clause over them that holds on some event of each person any of whose entries in
+    `entries`, or exits in `exits`, may not pair (see `maybe_unpaired`).
 
-    Without `now`, an entry with nothing after it counts as irregular however recent.
+    An exit's pairing is judged on the event before it, which sees it as its next: each window
+    function costs SQLite a pass over every event read, so the previous event's time is never
+    asked for. Without `now`, an entry with nothing after it counts as irregular however recent.
     """
     order = (GateEvent.corrected_at, GateEvent.id)
 
     def neighbour(fn: Any, column: Any) -> Any:
         return fn(column, type_=column.type).over(partition_by=person, order_by=order)
 
+    gates = [neighbour(func.lead, GateEvent.gate_id).label("after_gate")] if after_gate else []
     events = (
         select(
             GateEvent.id,
@@ -236,10 +240,9 @@ def _marked(
             GateEvent.direction,
             GateEvent.gate_id,
             neighbour(func.lag, GateEvent.direction).label("before"),
-            neighbour(func.lag, GateEvent.corrected_at).label("before_at"),
             neighbour(func.lead, GateEvent.direction).label("after"),
             neighbour(func.lead, GateEvent.corrected_at).label("after_at"),
-            neighbour(func.lead, GateEvent.gate_id).label("after_gate"),
+            *gates,
         )
         .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
         .subquery()
@@ -249,34 +252,30 @@ def _marked(
     if now is not None:
         # The last entry is flagged once its shift has ended, not while it may last.
         last_entry_open = and_(last_entry_open, e.corrected_at <= now - shift)
+    too_late = e.after_at > _shifted(e.corrected_at, shift)
     irregular = or_(
         and_(
             e.direction == "in",
             e.corrected_at >= entries[0],
             e.corrected_at < entries[1],
-            or_(
-                last_entry_open,
-                e.after == "in",
-                e.after_at > _shifted(e.corrected_at, shift),
-            ),
+            or_(last_entry_open, e.after == "in", too_late),
         ),
+        # An exit with nothing before it,
         and_(
             e.direction == "out",
             e.corrected_at >= exits[0],
             e.corrected_at < exits[1],
-            or_(
-                e.before.is_(None),
-                e.before == "out",
-                _shifted(e.before_at, shift) < e.corrected_at,
-            ),
+            e.before.is_(None),
+        ),
+        # or after another exit, or more than a shift after the entry before it.
+        and_(
+            e.after == "out",
+            e.after_at >= exits[0],
+            e.after_at < exits[1],
+            or_(e.direction == "out", too_late),
         ),
     )
-    people = [e[column.key] for column in person]
-    return select(
-        *(e[name] for name in ("id", "worker_id", "visitor_id")),
-        *(e[name] for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")),
-        func.max(case((irregular, 1), else_=0)).over(partition_by=people).label("irregular"),
-    ).subquery()
+    return events, irregular
 
 
 def maybe_unpaired(
@@ -294,17 +293,64 @@ def maybe_unpaired(
     previous one for an `out`) but for ties in time, which can only take a flag away; so a
     window over each worker's events finds every worker with a flag, and a few more, without
     handing the whole enterprise to Python. The rules themselves stay in `presence_intervals`.
+    Those few workers' events are read again by the index rather than marked by a second window
+    over everyone's: on a large site's day that window cost as much as the first.
     """
-    m = _marked(
-        [*criteria, GateEvent.worker_id.is_not(None)],
+    named = [*criteria, GateEvent.worker_id.is_not(None)]
+    read = (start - shift, end + shift)
+    events, irregular = _neighboured(
+        named,
         [GateEvent.worker_id],
-        read=(start - shift, end + shift),
+        read=read,
         entries=(start, end),
         exits=(start, end),
         shift=shift,
         now=now,
-    ).c
-    return select(m.id, m.worker_id, m.corrected_at, m.direction, m.gate_id).where(m.irregular == 1)
+    )
+    flagged = select(events.c.worker_id).where(irregular)
+    columns: list[Any] = [
+        GateEvent.id,
+        GateEvent.worker_id,
+        GateEvent.corrected_at,
+        GateEvent.direction,
+        GateEvent.gate_id,
+    ]
+    return select(*columns).where(
+        *named,
+        GateEvent.corrected_at >= read[0],
+        GateEvent.corrected_at < read[1],
+        GateEvent.worker_id.in_(flagged),
+    )
+
+
+def _marked(
+    criteria: Sequence[ColumnElement[bool]],
+    person: Sequence[Any],
+    *,
+    read: tuple[datetime, datetime],
+    entries: tuple[datetime, datetime],
+    exits: tuple[datetime, datetime],
+    shift: timedelta,
+    now: datetime | None,
+) -> Subquery:
+    """`_neighboured`'s events, each with `irregular`: whether any of that person's is."""
+    events, irregular = _neighboured(
+        criteria,
+        person,
+        read=read,
+        entries=entries,
+        exits=exits,
+        shift=shift,
+        now=now,
+        after_gate=True,
+    )
+    e = events.c
+    people = [e[column.key] for column in person]
+    return select(
+        *(e[name] for name in ("id", "worker_id", "visitor_id")),
+        *(e[name] for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")),
+        func.max(case((irregular, 1), else_=0)).over(partition_by=people).label("irregular"),
+    ).subquery()
 
 
 def stays_touching(
