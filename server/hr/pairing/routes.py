@@ -55,7 +55,8 @@ def pairing():
         found=found,
         page=page,
         pages=max(1, -(-found.total // services.PER_PAGE)) if found else 1,
-        flag_labels=services.FLAG_LABELS,
+        # Translated once for the page, not once per row.
+        flag_labels={flag: str(label) for flag, label in services.FLAG_LABELS.items()},
         resolve_form=ResolveFlagForm(),
         reopen_form=FlagForm(),
         shift_hours=_shift().total_seconds() / 3600,
