@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy import Interval as SqlInterval
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.sql.util import ClauseAdapter
 
 from server.access import scoped
 from server.extensions import db
@@ -216,6 +217,7 @@ def _neighboured(
     shift: timedelta,
     now: datetime | None,
     after_gate: bool = False,
+    earlier: datetime | None = None,
 ) -> tuple[Subquery, ColumnElement[bool]]:
     """The events in `read`, each with the next one of the same person (its gate too if asked),
     and a clause over them that holds on some event of each person any of whose entries in
@@ -223,7 +225,9 @@ def _neighboured(
 
     An exit's pairing is judged on the event before it, which sees it as its next: each window
     function costs SQLite a pass over every event read, so the previous event's time is never
-    asked for. Without `now`, an entry with nothing after it counts as irregular however recent.
+    asked for. A person's first exit in `read` is judged on their latest event from `earlier`
+    on, looked up alone, if `earlier` is given (workers only), and irregular if not. Without
+    `now`, an entry with nothing after it counts as irregular however recent.
     """
     order = (GateEvent.corrected_at, GateEvent.id)
 
@@ -266,6 +270,7 @@ def _neighboured(
             e.corrected_at >= exits[0],
             e.corrected_at < exits[1],
             e.before.is_(None),
+            *_entered_before(criteria, e, since=earlier, until=read[0], shift=shift),
         ),
         # or after another exit, or more than a shift after the entry before it.
         and_(
@@ -276,6 +281,36 @@ def _neighboured(
         ),
     )
     return events, irregular
+
+
+def _entered_before(
+    criteria: Sequence[ColumnElement[bool]],
+    e: Any,
+    *,
+    since: datetime | None,
+    until: datetime,
+    shift: timedelta,
+) -> list[ColumnElement[bool]]:
+    """That worker `e.worker_id`'s latest event in [since, until) is no entry a shift or less
+    before `e`: the clause, or none without `since`."""
+    if since is None:
+        return []
+    earlier = GateEvent.__table__.alias("earlier")
+    to_earlier = ClauseAdapter(earlier).traverse
+    was = earlier.c
+    entered = (
+        select(case((was.direction == "in", was.corrected_at)))
+        .where(
+            *(to_earlier(criterion) for criterion in criteria),
+            was.worker_id == e.worker_id,
+            was.corrected_at >= since,
+            was.corrected_at < until,
+        )
+        .order_by(was.corrected_at.desc(), was.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return [or_(entered.is_(None), _shifted(entered, shift) < e.corrected_at)]
 
 
 def maybe_unpaired(
@@ -293,19 +328,23 @@ def maybe_unpaired(
     previous one for an `out`) but for ties in time, which can only take a flag away; so a
     window over each worker's events finds every worker with a flag, and a few more, without
     handing the whole enterprise to Python. The rules themselves stay in `presence_intervals`.
-    Those few workers' events are read again by the index rather than marked by a second window
-    over everyone's: on a large site's day that window cost as much as the first.
+    The window starts at `start`, not a shift before: the events before it matter only to an
+    exit that is a worker's first in the window (the night shift leaving), and the one event
+    that decides it is looked up alone. On a large site that halves the rows the window sorts.
+    The workers kept are read again by the index rather than marked by a second window over
+    everyone's, which cost as much as the first.
     """
     named = [*criteria, GateEvent.worker_id.is_not(None)]
     read = (start - shift, end + shift)
     events, irregular = _neighboured(
         named,
         [GateEvent.worker_id],
-        read=read,
+        read=(start, read[1]),
         entries=(start, end),
         exits=(start, end),
         shift=shift,
         now=now,
+        earlier=read[0],
     )
     flagged = select(events.c.worker_id).where(irregular)
     columns: list[Any] = [

@@ -38,10 +38,15 @@ def flags(passages) -> list[tuple[str, str]]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(drawn=PASSAGES, window=st.tuples(st.integers(0, 60), st.integers(1, 24)))
-# An exit just inside the window after another just before it, and one after an entry more
-# than a shift earlier: each is judged on the event before it, which the window does not hold.
+# An exit just inside the window after another just before it, after an entry more than a
+# shift earlier, and after an exit that followed an entry: each is judged on the latest event
+# before it, which the window does not hold.
 @example(drawn=[(0, timedelta(0), "out"), (2, timedelta(0), "out")], window=(1, 5))
 @example(drawn=[(2, timedelta(0), "in"), (20, timedelta(0), "out")], window=(9, 5))
+@example(
+    drawn=[(2, timedelta(0), "in"), (4, timedelta(0), "out"), (18, timedelta(0), "out")],
+    window=(9, 5),
+)
 def test_narrowed_workers_keep_every_flag_of_the_window(app, drawn, window) -> None:
     enterprise = make_enterprise()
     gate = make_gate(enterprise)
