@@ -346,7 +346,14 @@ def maybe_unpaired(
         now=now,
         earlier=read[0],
     )
-    flagged = select(events.c.worker_id).where(irregular)
+    # Found first and whole: otherwise PostgreSQL sorts everyone's events by worker to merge
+    # them with the window's, hoping to stop the window early, and pays 60 ms for the sort.
+    flagged = (
+        select(events.c.worker_id)
+        .where(irregular)
+        .cte("flagged")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
     columns: list[Any] = [
         GateEvent.id,
         GateEvent.worker_id,
@@ -358,7 +365,7 @@ def maybe_unpaired(
         *named,
         GateEvent.corrected_at >= read[0],
         GateEvent.corrected_at < read[1],
-        GateEvent.worker_id.in_(flagged),
+        GateEvent.worker_id.in_(select(flagged.c.worker_id)),
     )
 
 
