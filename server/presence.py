@@ -369,36 +369,6 @@ def maybe_unpaired(
     )
 
 
-def _marked(
-    criteria: Sequence[ColumnElement[bool]],
-    person: Sequence[Any],
-    *,
-    read: tuple[datetime, datetime],
-    entries: tuple[datetime, datetime],
-    exits: tuple[datetime, datetime],
-    shift: timedelta,
-    now: datetime | None,
-) -> Subquery:
-    """`_neighboured`'s events, each with `irregular`: whether any of that person's is."""
-    events, irregular = _neighboured(
-        criteria,
-        person,
-        read=read,
-        entries=entries,
-        exits=exits,
-        shift=shift,
-        now=now,
-        after_gate=True,
-    )
-    e = events.c
-    people = [e[column.key] for column in person]
-    return select(
-        *(e[name] for name in ("id", "worker_id", "visitor_id")),
-        *(e[name] for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")),
-        func.max(case((irregular, 1), else_=0)).over(partition_by=people).label("irregular"),
-    ).subquery()
-
-
 def stays_touching(
     criteria: Sequence[ColumnElement[bool]],
     *,
@@ -419,15 +389,32 @@ def stays_touching(
     worker_id, visitor_id, corrected_at, direction, gate_id, after_at, after_gate.
     """
     near = (start - shift, end + shift)
-    m = _marked(
+    person = (GateEvent.worker_id, GateEvent.visitor_id)
+    events, irregular = _neighboured(
         [*criteria, or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None))],
-        [GateEvent.worker_id, GateEvent.visitor_id],
+        person,
         read=near,
         entries=(near[0], end),
         exits=(start, near[1]),
         shift=shift,
         now=None,
-    ).c
+        after_gate=True,
+    )
+    e = events.c
+    m = (
+        select(
+            *(e[name] for name in ("id", "worker_id", "visitor_id")),
+            *(
+                e[name]
+                for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")
+            ),
+            func.max(case((irregular, 1), else_=0))
+            .over(partition_by=[e[column.key] for column in person])
+            .label("irregular"),
+        )
+        .subquery()
+        .c
+    )
     stay = and_(
         m.irregular == 0,
         m.direction == "in",
