@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     String,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy import Interval as SqlInterval
 from sqlalchemy import cast as sql_cast
@@ -49,7 +51,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from server.access import scoped
 from server.extensions import db
-from server.models import Gate, GateEvent, User, Visitor, VisitorPass, Worker
+from server.models import Gate, GateEvent, User, UTCDateTime, Visitor, VisitorPass, Worker
 
 # A forgotten exit is looked for this far beyond the shift: yesterday's shift still shows today,
 # while the page never has to rank a person's whole history.
@@ -369,64 +371,97 @@ def maybe_unpaired(
     )
 
 
-def stays_touching(
-    criteria: Sequence[ColumnElement[bool]],
-    *,
-    start: datetime,
-    end: datetime,
-    shift: timedelta,
-) -> Select[Any]:
-    """What it takes to know the stays of everyone named (a worker or a visitor) that touch
-    (start, end), in rows of two kinds.
+def _epoch_micros(at: ColumnElement[datetime]) -> ColumnElement[int]:
+    """`at` in whole microseconds since 1970, exactly, in SQL: overlaps add up to the minute."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sql_cast(func.extract("epoch", at) * 1_000_000, BigInteger)
+    # SQLite keeps times as fixed-width text; its date functions stop at the millisecond.
+    seconds = sql_cast(func.strftime("%s", at), BigInteger)
+    return seconds * 1_000_000 + sql_cast(func.substr(at, 21, 6), BigInteger)
 
-    Such a stay is opened by an entry a shift before the window at the earliest, or closed by an
-    exit inside it or up to a shift after. A person all of whose entries and exits there pair by
-    rule 2 (each entry with the exit after it, within a shift) has only plain stays there: those
-    touching the window come as one row each, the entry's, with `after_at` and `after_gate` the
-    exit's. Anyone else comes as all their events within a shift of the window with `after_at`
-    None, for `presence_intervals` to pair, as if only those had been read. On a large site most
-    people pair every passage, so the rules run in Python for the few who do not. Columns: id,
-    worker_id, visitor_id, corrected_at, direction, gate_id, after_at, after_gate.
+
+def stays_overlapping(
+    criteria: Sequence[ColumnElement[bool]],
+    spans: Sequence[tuple[datetime, datetime]],
+    *,
+    shift: timedelta,
+) -> Subquery:
+    """What it takes to know how long everyone named (a worker or a visitor) stayed within
+    `spans` (time order, none overlapping), in rows of two kinds.
+
+    A stay overlapping a span is opened by an entry a shift before it at the earliest, or closed
+    by an exit inside it or up to a shift after. A person all of whose entries and exits there
+    pair by rule 2 (each entry with the exit after it, within a shift) has only plain stays
+    there, none overlapping another: each comes as one row per span it overlaps, the entry's,
+    with `after_at` and `after_gate` the exit's, `start` and `end` the overlap, `micros` the
+    person's overlaps added up (in microseconds) and `first_at` the earliest. Anyone else comes
+    as all their events within a shift of the spans with the other columns None, for
+    `presence_intervals` to pair, as if only those had been read. On a large site most people
+    pair every passage, so the rules run in Python for the few who do not and SQL adds up the
+    rest. Columns: id, worker_id, visitor_id, corrected_at, direction, gate_id, after_at,
+    after_gate, start, end, micros, first_at.
     """
-    near = (start - shift, end + shift)
+    low, high = spans[0][0], max(end for _start, end in spans)
+    near = (low - shift, high + shift)
     person = (GateEvent.worker_id, GateEvent.visitor_id)
     events, irregular = _neighboured(
         [*criteria, or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None))],
         person,
         read=near,
-        entries=(near[0], end),
-        exits=(start, near[1]),
+        entries=(near[0], high),
+        exits=(low, near[1]),
         shift=shift,
         now=None,
         after_gate=True,
     )
     e = events.c
-    m = (
+    marked = select(
+        *(e[name] for name in ("id", "worker_id", "visitor_id")),
+        *(e[name] for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")),
+        func.max(case((irregular, 1), else_=0))
+        .over(partition_by=[e[column.key] for column in person])
+        .label("irregular"),
+    ).subquery()
+    m = marked.c
+    bounds = [
         select(
-            *(e[name] for name in ("id", "worker_id", "visitor_id")),
-            *(
-                e[name]
-                for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")
-            ),
-            func.max(case((irregular, 1), else_=0))
-            .over(partition_by=[e[column.key] for column in person])
-            .label("irregular"),
+            literal(start, UTCDateTime()).label("span_start"),
+            literal(end, UTCDateTime()).label("span_end"),
         )
-        .subquery()
-        .c
-    )
+        for start, end in spans
+    ]
+    spans_read = (union_all(*bounds) if len(bounds) > 1 else bounds[0]).subquery("span")
+    span = spans_read.c
     stay = and_(
         m.irregular == 0,
         m.direction == "in",
-        m.corrected_at < end,
-        m.after_at > start,
+        m.corrected_at < span.span_end,
+        m.after_at > span.span_start,
     )
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    later, earlier = (func.greatest, func.least) if postgresql else (func.max, func.min)
+    # PostgreSQL's greatest and least pass over a NULL, the rows no span joined.
+    matched = span.span_start.is_not(None)
+    start = case((matched, later(m.corrected_at, span.span_start, type_=UTCDateTime())))
+    end = case((matched, earlier(m.after_at, span.span_end, type_=UTCDateTime())))
+    person = (m.worker_id, m.visitor_id)
     columns = (m.id, m.worker_id, m.visitor_id, m.corrected_at, m.direction, m.gate_id)
-    return select(
-        *columns,
-        case((m.irregular == 0, m.after_at)).label("after_at"),
-        case((m.irregular == 0, m.after_gate)).label("after_gate"),
-    ).where(or_(stay, m.irregular == 1))
+    return (
+        select(
+            *columns,
+            case((m.irregular == 0, m.after_at)).label("after_at"),
+            case((m.irregular == 0, m.after_gate)).label("after_gate"),
+            start.label("start"),
+            end.label("end"),
+            func.sum(_epoch_micros(end) - _epoch_micros(start))
+            .over(partition_by=person)
+            .label("micros"),
+            func.min(start).over(partition_by=person).label("first_at"),
+        )
+        .select_from(marked.outerjoin(spans_read, stay))
+        .where(or_(matched, m.irregular == 1))
+        .subquery()
+    )
 
 
 def latest_per_person(

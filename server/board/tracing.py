@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, and_, func, or_, select
+from sqlalchemy import cast as sql_cast
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
@@ -22,7 +23,7 @@ from server.presence import (
     overlaps,
     passage,
     presence_intervals,
-    stays_touching,
+    stays_overlapping,
 )
 from server.text import digits, fold
 
@@ -127,13 +128,20 @@ def trace(
         clipped = clip(_intervals(events, shift=shift, now=now), start, end)
         if clipped:
             mine[enterprise_id] = clipped
-    found = [
-        contact
-        for enterprise_id, intervals in mine.items()
-        for contact in _contacts_at(
-            user, enterprise_id, intervals, (kind, str(subject.id)), shift=shift, now=now
+    found: list[_Found] = []
+    total = 0
+    for enterprise_id, intervals in mine.items():
+        candidates, count = _contacts_at(
+            user,
+            enterprise_id,
+            intervals,
+            (kind, str(subject.id)),
+            shift=shift,
+            now=now,
+            limit=limit,
         )
-    ]
+        found += candidates
+        total += count
     contacts = _named(user, _longest(found, limit))[:limit]
     record_audit(
         user,
@@ -143,7 +151,7 @@ def trace(
         target_id=subject.id,
         enterprise_id=subject.enterprise_id,
         ip=ip,
-        details={"start": start.isoformat(), "end": end.isoformat(), "contacts": len(found)},
+        details={"start": start.isoformat(), "end": end.isoformat(), "contacts": total},
     )
     gate_names = _gate_names(
         user, {int(i.gate_in or i.gate_out or 0) for v in mine.values() for i in v}
@@ -154,7 +162,7 @@ def trace(
         for i in intervals
     ]
     return TraceResult(
-        intervals=sorted(labelled, key=lambda p: p[1].start), contacts=contacts, total=len(found)
+        intervals=sorted(labelled, key=lambda p: p[1].start), contacts=contacts, total=total
     )
 
 
@@ -166,21 +174,27 @@ def _contacts_at(
     *,
     shift: timedelta,
     now: datetime,
-) -> list[_Found]:
+    limit: int | None,
+) -> tuple[list[_Found], int]:
+    """The contacts at one enterprise that may be among the first `limit` (all without a
+    limit), and how many there are in all.
+
+    SQL adds up and ranks the stays of everyone whose passages pair; the rules run in Python
+    for the rest, all of whom are kept.
+    """
     low, high = mine[0].start, max(i.end for i in mine)
     here = [scope_clause(GateEvent, user), GateEvent.enterprise_id == enterprise_id]
-    stays: dict[PersonKey, list[Interval]] = defaultdict(list)
+    stays = stays_overlapping(here, [(i.start, i.end) for i in mine], shift=shift)
+    paired: dict[PersonKey, list[Overlap]] = defaultdict(list)
     events: dict[PersonKey, list[Any]] = defaultdict(list)
-    for row in db.session.execute(stays_touching(here, start=low, end=high, shift=shift)):
-        key = _person_key(row)
-        if key == me:
+    total = 0
+    for row in db.session.execute(_ranked(user, stays, me, limit)):
+        if row.micros is None:
+            events[_person_key(row)].append(row)
             continue
-        if row.after_at is None:
-            events[key].append(row)
-        else:
-            stays[key].append(
-                Interval(row.corrected_at, row.after_at, str(row.gate_id), str(row.after_gate))
-            )
+        total = row.total
+        theirs = Interval(row.corrected_at, row.after_at, str(row.gate_id), str(row.after_gate))
+        paired[_person_key(row)].append(Overlap(row.start, row.end, theirs))
     # Records of people nobody has named yet are few; each text is paired as one person.
     unresolved = db.session.execute(
         select(*_EVENT_COLUMNS).where(
@@ -193,16 +207,74 @@ def _contacts_at(
     )
     for row in unresolved:
         events[_person_key(row)].append(row)
-    for key, their_events in events.items():
-        stays[key] = _intervals(their_events, shift=shift, now=now)
-    found = []
-    for key, theirs in stays.items():
-        stretches = overlaps(mine, theirs)
-        seconds = overlap_seconds(stretches)
-        if seconds > 0:
-            first_at = min(s.start for s in stretches)
-            found.append(_Found(enterprise_id, key, stretches, int(seconds // 60), first_at))
-    return found
+    unpaired = [
+        (key, overlaps(mine, _intervals(their_events, shift=shift, now=now)))
+        for key, their_events in events.items()
+    ]
+    found = [
+        _Found(enterprise_id, key, stretches, int(seconds // 60), min(s.start for s in stretches))
+        for key, stretches in [*paired.items(), *unpaired]
+        if (seconds := overlap_seconds(stretches)) > 0
+    ]
+    return found, total + sum(1 for f in found if f.key not in paired)
+
+
+def _ranked(user: User, stays: Subquery, me: PersonKey, limit: int | None) -> Select[Any]:
+    """`stays` (see `stays_overlapping`) but for `me`, with the paired people ranked as the
+    page lists contacts and counted (`rank`, `total`): the first `limit` of them only.
+
+    The names that break ties are read here: a factory's whole shift may tie for the longest
+    overlap, and only the first of them are shown.
+    """
+    s = stays.c
+    kind, person_id = me
+    not_me = (
+        func.coalesce(s.worker_id, 0) != int(person_id)
+        if kind == "worker"
+        else or_(s.worker_id.is_not(None), func.coalesce(s.visitor_id, 0) != int(person_id))
+    )
+    name: ColumnElement[str] = func.coalesce(
+        Worker.full_name,
+        Visitor.full_name,
+        sql_cast(func.coalesce(s.worker_id, s.visitor_id), String),
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Python's order of texts, as SQLite's own is.
+        name = name.collate("C")
+    rank = func.dense_rank().over(
+        partition_by=s.micros.is_(None),
+        order_by=(
+            (s.micros // 60_000_000).desc(),
+            s.first_at,
+            name,
+            s.worker_id.is_not(None),
+            func.coalesce(s.worker_id, s.visitor_id),
+        ),
+    )
+    people = (
+        select(stays, rank.label("rank"))
+        .select_from(
+            stays.outerjoin(
+                Worker, and_(Worker.id == s.worker_id, scope_clause(Worker, user))
+            ).outerjoin(
+                Visitor,
+                and_(
+                    s.worker_id.is_(None),
+                    Visitor.id == s.visitor_id,
+                    scope_clause(Visitor, user),
+                ),
+            )
+        )
+        .where(not_me)
+        .subquery()
+    )
+    counted = select(
+        people, func.max(people.c.rank).over(partition_by=people.c.micros.is_(None)).label("total")
+    ).subquery()
+    query = select(counted)
+    if limit is not None:
+        query = query.where(or_(counted.c.micros.is_(None), counted.c.rank <= limit))
+    return query
 
 
 def _longest(found: list[_Found], limit: int | None) -> list[_Found]:
@@ -264,7 +336,7 @@ def _named(user: User, found: list[_Found]) -> list[Contact]:
                 stretches=_joined(stretches),
             )
         )
-    contacts.sort(key=lambda c: (-c.minutes, c.first_at, c.name))
+    contacts.sort(key=lambda c: (-c.minutes, c.first_at, c.name, c.kind, c.person_id or 0))
     return contacts
 
 
