@@ -453,9 +453,10 @@ def stays_overlapping(
             case((m.irregular == 0, m.after_gate)).label("after_gate"),
             start.label("start"),
             end.label("end"),
-            func.sum(_epoch_micros(end) - _epoch_micros(start))
-            .over(partition_by=person)
-            .label("micros"),
+            sql_cast(
+                func.sum(_epoch_micros(end) - _epoch_micros(start)).over(partition_by=person),
+                BigInteger,
+            ).label("micros"),
             func.min(start).over(partition_by=person).label("first_at"),
         )
         .select_from(marked.outerjoin(spans_read, stay))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, and_, case, func, or_, select
 from sqlalchemy import cast as sql_cast
 
 from server.access import scope_clause, scoped
@@ -220,11 +220,11 @@ def _contacts_at(
 
 
 def _ranked(user: User, stays: Subquery, me: PersonKey, limit: int | None) -> Select[Any]:
-    """`stays` (see `stays_overlapping`) but for `me`, with the paired people ranked as the
-    page lists contacts and counted (`rank`, `total`): the first `limit` of them only.
+    """`stays` (see `stays_overlapping`) but for `me`, and of the people whose passages pair only
+    the first `limit` as the page lists contacts (all without a limit); `total` counts them all.
 
-    The names that break ties are read here: a factory's whole shift may tie for the longest
-    overlap, and only the first of them are shown.
+    The names that break ties are read for the contacts that may be shown alone: a factory's
+    whole shift may tie for the longest overlap, but most people are out of the running.
     """
     s = stays.c
     kind, person_id = me
@@ -233,48 +233,61 @@ def _ranked(user: User, stays: Subquery, me: PersonKey, limit: int | None) -> Se
         if kind == "worker"
         else or_(s.worker_id.is_not(None), func.coalesce(s.visitor_id, 0) != int(person_id))
     )
+    # Longest first; `minutes` negated so that the running count and the ties share one sort.
+    paired, minutes = s.micros.is_not(None), -(s.micros // 60_000_000)
+    # A person's overlaps do not overlap one another: one of them starts at `first_at`.
+    person = case((s.start == s.first_at, 1), else_=0)
+    ranked = (
+        select(
+            stays,
+            func.sum(person).over(partition_by=paired).label("total"),
+            func.sum(person)
+            .over(partition_by=paired, order_by=(minutes, s.first_at))
+            .label("up_to"),
+            func.sum(person).over(partition_by=(paired, minutes, s.first_at)).label("tied"),
+        )
+        .where(not_me)
+        .subquery()
+    )
+    r = ranked.c
+    if limit is None:
+        return select(ranked)
+    running = select(ranked).where(or_(r.micros.is_(None), r.up_to - r.tied < limit)).subquery()
+    c = running.c
     name: ColumnElement[str] = func.coalesce(
         Worker.full_name,
         Visitor.full_name,
-        sql_cast(func.coalesce(s.worker_id, s.visitor_id), String),
+        sql_cast(func.coalesce(c.worker_id, c.visitor_id), String),
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Python's order of texts, as SQLite's own is.
         name = name.collate("C")
     rank = func.dense_rank().over(
-        partition_by=s.micros.is_(None),
+        partition_by=c.micros.is_(None),
         order_by=(
-            (s.micros // 60_000_000).desc(),
-            s.first_at,
+            c.up_to,
             name,
-            s.worker_id.is_not(None),
-            func.coalesce(s.worker_id, s.visitor_id),
+            c.worker_id.is_not(None),
+            func.coalesce(c.worker_id, c.visitor_id),
         ),
     )
-    people = (
-        select(stays, rank.label("rank"))
+    named = (
+        select(running, rank.label("rank"))
         .select_from(
-            stays.outerjoin(
-                Worker, and_(Worker.id == s.worker_id, scope_clause(Worker, user))
+            running.outerjoin(
+                Worker, and_(Worker.id == c.worker_id, scope_clause(Worker, user))
             ).outerjoin(
                 Visitor,
                 and_(
-                    s.worker_id.is_(None),
-                    Visitor.id == s.visitor_id,
+                    c.worker_id.is_(None),
+                    Visitor.id == c.visitor_id,
                     scope_clause(Visitor, user),
                 ),
             )
         )
-        .where(not_me)
         .subquery()
     )
-    counted = select(
-        people, func.max(people.c.rank).over(partition_by=people.c.micros.is_(None)).label("total")
-    ).subquery()
-    query = select(counted)
-    if limit is not None:
-        query = query.where(or_(counted.c.micros.is_(None), counted.c.rank <= limit))
-    return query
+    return select(named).where(or_(named.c.micros.is_(None), named.c.rank <= limit))
 
 
 def _longest(found: list[_Found], limit: int | None) -> list[_Found]:
