@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from server.board import tracing
-from server.models import AuditLog, GateEvent
+from server.models import AuditLog, GateEvent, VisitorPass, Worker
 from server.presence import clip, overlap_seconds, overlaps, passage, presence_intervals
 from tests.factories import (
     login,
@@ -194,63 +194,142 @@ def test_search_finds_people_without_diacritics(client, case) -> None:  # type: 
 
 
 # Whole half-hours give ties and stays exactly a shift long; half a second probes SQLite's bound.
-DRAWN_PASSAGES = st.lists(
+# Most draws are stays, an entry and its exit, so that many people pair every passage.
+DRAWN_STAYS = st.lists(
     st.tuples(
-        st.integers(0, 3),  # whose: two workers, an unknown person, the index case
-        st.integers(-40, 90),
+        # whose: two workers of one name, a visitor, two unknown people, the index case, and a
+        # worker of the other enterprise
+        st.integers(0, 6),
+        st.integers(0, 2),  # where: the enterprise's two gates, the other enterprise's gate
+        st.integers(-40, 90),  # entry, in half-hours from midnight
+        st.integers(0, 30),  # length in half-hours: up to more than a shift
         st.sampled_from((timedelta(0), timedelta(milliseconds=500))),
-        st.sampled_from(("in", "out")),
+        st.sampled_from(("in", "out", "stay", "stay", "stay")),
     ),
     max_size=14,
 )
 
 
+def _key(event: GateEvent) -> tuple[str, str]:
+    if event.worker_id is not None:
+        return ("worker", str(event.worker_id))
+    if event.visitor_id is not None:
+        return ("visitor", str(event.visitor_id))
+    return ("unresolved", event.subject_value)
+
+
+def _every_contact(
+    traced: tuple[str, str], names: dict[tuple[str, str], str], start, end, now
+) -> list[tuple]:  # type: ignore[no-untyped-def,type-arg]
+    """Contacts by the plain definition: every event of everyone paired in Python, in the
+    page's order (longest, earliest, name, kind, id)."""
+    events = GateEvent.query.all()
+    found = []
+    for enterprise_id in {e.enterprise_id for e in events}:
+        here = [e for e in events if e.enterprise_id == enterprise_id]
+        own = [
+            e for e in here if _key(e) == traced and start - SHIFT <= e.corrected_at < end + SHIFT
+        ]
+        mine = clip(presence_intervals(map(passage, own), shift=SHIFT, now=now), start, end)
+        if not mine:
+            continue
+        low, high = mine[0].start, max(i.end for i in mine)
+        for person in {_key(e) for e in here} - {traced}:
+            theirs = [
+                passage(e)
+                for e in here
+                if _key(e) == person and low - SHIFT <= e.corrected_at < high + SHIFT
+            ]
+            stretches = overlaps(mine, presence_intervals(theirs, shift=SHIFT, now=now))
+            seconds = overlap_seconds(stretches)
+            if seconds > 0:
+                kind, ident = person
+                found.append(
+                    (
+                        -int(seconds // 60),
+                        min(s.start for s in stretches),
+                        names.get(person, ident),
+                        kind,
+                        int(ident) if kind != "unresolved" else 0,
+                        max(s.end for s in stretches),
+                    )
+                )
+    return sorted(found)
+
+
 @settings(
-    max_examples=60,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(drawn=DRAWN_PASSAGES)
-def test_contacts_are_what_the_rules_give_for_every_event(app: Flask, drawn) -> None:  # type: ignore[no-untyped-def]
-    """Stays paired in SQL for people whose passages all pair, the rules in Python for the rest:
-    the same contacts as pairing every event of everyone in Python."""
-    enterprise = make_enterprise()
-    gate = make_gate(enterprise)
-    people = [make_worker(enterprise), make_worker(enterprise), None, make_worker(enterprise)]
-    index = people[3]
-    make_event(gate, worker=index, occurred_at=DAY + timedelta(hours=8))
-    make_event(gate, worker=index, direction="out", occurred_at=DAY + timedelta(hours=17))
-    for whose, half_hours, nudge, direction in drawn:
-        make_event(
-            gate,
-            worker=people[whose],
-            direction=direction,
-            occurred_at=DAY + half_hours * timedelta(minutes=30) + nudge,
+# A stay that ends as the index case comes in: no contact, however SQL adds it up.
+@example(
+    drawn=[(0, 0, 8, 8, timedelta(0), "stay")],
+    window=(0, 48),
+    now_hours=40,
+    limit=None,
+    trace_the_visitor=False,
+)
+# Namesakes tied for the longest overlap: the one the page shows is the same as in Python.
+@example(
+    drawn=[(0, 0, 14, 8, timedelta(0), "stay"), (1, 1, 14, 8, timedelta(0), "stay")],
+    window=(0, 48),
+    now_hours=40,
+    limit=1,
+    trace_the_visitor=False,
+)
+@given(
+    drawn=DRAWN_STAYS,
+    window=st.tuples(st.integers(-8, 40), st.integers(1, 48)),
+    now_hours=st.integers(6, 40),
+    limit=st.sampled_from((None, 1, 2, 3)),
+    trace_the_visitor=st.booleans(),
+)
+def test_contacts_are_what_the_rules_give_for_every_event(  # type: ignore[no-untyped-def]
+    app: Flask, drawn, window, now_hours, limit, trace_the_visitor
+) -> None:
+    """Stays added up and ranked in SQL for people whose passages all pair, the rules in Python
+    for the rest: the same contacts, minutes, order and count as pairing every event of everyone
+    in Python. Stays cross the window's edges; the index case may pass the other enterprise's
+    gate, or have stays of its own that do not pair."""
+    enterprise, other = make_enterprise(), make_enterprise()
+    gates = [make_gate(enterprise), make_gate(enterprise), make_gate(other)]
+    visitor_pass = make_visitor_pass(enterprise, full_name="Khách Hàng", now=DAY)
+    index = make_worker(enterprise, full_name="Ca Bệnh")
+    namesake = [make_worker(enterprise, full_name="Lê Trùng Tên") for _ in range(2)]
+    people = [*namesake, visitor_pass, "Khách lạ", "Người lạ", index, make_worker(other)]
+    make_event(gates[0], worker=index, occurred_at=DAY + timedelta(hours=8))
+    make_event(gates[1], worker=index, direction="out", occurred_at=DAY + timedelta(hours=17))
+    for whose, where, half_hours, length, nudge, shape in drawn:
+        person = people[whose]
+        by = (
+            {"worker": person}
+            if isinstance(person, Worker)
+            else {"visitor_pass": person}
+            if isinstance(person, VisitorPass)
+            else {"subject_value": person}
         )
-    start, end, now = DAY, DAY + timedelta(days=1), DAY + timedelta(hours=20)
-    result = tracing.trace(make_user("admin"), index, start=start, end=end, shift=SHIFT, now=now)
-    events = GateEvent.query.filter(GateEvent.enterprise_id == enterprise.id).all()
-    read = [e for e in events if start - SHIFT <= e.corrected_at < end + SHIFT]
-    mine = clip(
-        presence_intervals(
-            [passage(e) for e in read if e.worker_id == index.id], shift=SHIFT, now=now
-        ),
-        start,
-        end,
+        entry = DAY + half_hours * timedelta(minutes=30)
+        passages = {"in": [("in", entry)], "out": [("out", entry + nudge)]}.get(
+            shape, [("in", entry), ("out", entry + length * timedelta(minutes=30) + nudge)]
+        )
+        for direction, moment in passages:
+            make_event(gates[where], **by, direction=direction, occurred_at=moment)
+    start = DAY + window[0] * timedelta(minutes=30)
+    end = start + window[1] * timedelta(minutes=30)
+    now = DAY + timedelta(hours=now_hours)
+    subject = visitor_pass.visitor if trace_the_visitor else index
+    traced = ("visitor", str(subject.id)) if trace_the_visitor else ("worker", str(subject.id))
+    names = {("worker", str(w.id)): w.full_name for w in (*namesake, index, people[6])}
+    names[("visitor", str(visitor_pass.visitor_id))] = "Khách Hàng"
+
+    result = tracing.trace(
+        make_user("admin"), subject, start=start, end=end, shift=SHIFT, now=now, limit=limit
     )
-    if not mine:
-        assert result.contacts == []
-        return
-    low, high = mine[0].start, max(i.end for i in mine)
-    expected = []
-    for person in people[:3]:
-        theirs = [
-            passage(e)
-            for e in events
-            if e.worker_id == (person.id if person else None)
-            and low - SHIFT <= e.corrected_at < high + SHIFT
-        ]
-        seconds = overlap_seconds(overlaps(mine, presence_intervals(theirs, shift=SHIFT, now=now)))
-        if seconds > 0:
-            expected.append((person.full_name if person else "Khách lạ", int(seconds // 60)))
-    assert sorted((c.name, c.minutes) for c in result.contacts) == sorted(expected)
+
+    expected = _every_contact(traced, names, start, end, now)
+    assert result.total == len(expected)
+    assert [
+        (-c.minutes, c.first_at, c.name, c.kind, c.person_id or 0, c.last_at)
+        for c in result.contacts
+    ] == expected[:limit]
