@@ -42,7 +42,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy import Interval as SqlInterval
 from sqlalchemy import cast as sql_cast
@@ -387,24 +386,24 @@ def stays_overlapping(
     shift: timedelta,
 ) -> Subquery:
     """What it takes to know how long everyone named (a worker or a visitor) stayed within
-    `spans` (time order, none overlapping), in rows of two kinds.
+    `spans` (in time order, none overlapping another), in rows of two kinds.
 
     A stay overlapping a span is opened by an entry a shift before it at the earliest, or closed
     by an exit inside it or up to a shift after. A person all of whose entries and exits there
     pair by rule 2 (each entry with the exit after it, within a shift) has only plain stays
-    there, none overlapping another: each comes as one row per span it overlaps, the entry's,
-    with `after_at` and `after_gate` the exit's, `start` and `end` the overlap, `micros` the
-    person's overlaps added up (in microseconds) and `first_at` the earliest. Anyone else comes
-    as all their events within a shift of the spans with the other columns None, for
-    `presence_intervals` to pair, as if only those had been read. On a large site most people
-    pair every passage, so the rules run in Python for the few who do not and SQL adds up the
-    rest. Columns: id, worker_id, visitor_id, corrected_at, direction, gate_id, after_at,
-    after_gate, start, end, micros, first_at.
+    there, none overlapping another: those overlapping a span come as one row each, the
+    entry's, with `after_at` and `after_gate` the exit's, `start` the earliest moment it shares
+    with a span, `micros` the person's overlaps added up (in microseconds) and `first_at` the
+    earliest `start`. Anyone else comes as all their events within a shift of the spans with the
+    other columns None, for `presence_intervals` to pair, as if only those had been read. On a
+    large site most people pair every passage, so the rules run in Python for the few who do
+    not and SQL adds up the rest. Columns: id, worker_id, visitor_id, corrected_at, direction,
+    gate_id, after_at, after_gate, start, micros, first_at.
     """
     low, high = spans[0][0], max(end for _start, end in spans)
     near = (low - shift, high + shift)
     person = (GateEvent.worker_id, GateEvent.visitor_id)
-    events, irregular = _neighboured(
+    events, irregular_event = _neighboured(
         [*criteria, or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None))],
         person,
         read=near,
@@ -415,52 +414,52 @@ def stays_overlapping(
         after_gate=True,
     )
     e = events.c
-    marked = select(
-        *(e[name] for name in ("id", "worker_id", "visitor_id")),
-        *(e[name] for name in ("corrected_at", "direction", "gate_id", "after_at", "after_gate")),
-        func.max(case((irregular, 1), else_=0))
-        .over(partition_by=[e[column.key] for column in person])
-        .label("irregular"),
-    ).subquery()
-    m = marked.c
-    bounds = [
-        select(
-            literal(start, UTCDateTime()).label("span_start"),
-            literal(end, UTCDateTime()).label("span_end"),
+    people = (e.worker_id, e.visitor_id)
+    irregular = func.max(case((irregular_event, 1), else_=0)).over(partition_by=people)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    later, earlier = (func.greatest, func.least) if postgresql else (func.max, func.min)
+    # Each span's share of the stay an entry opens; a person's other rows add nothing.
+    shares = [
+        (
+            and_(
+                e.direction == "in",
+                e.after == "out",
+                e.corrected_at < end,
+                e.after_at > start,
+            ),
+            later(e.corrected_at, literal(start, UTCDateTime()), type_=UTCDateTime()),
+            earlier(e.after_at, literal(end, UTCDateTime()), type_=UTCDateTime()),
         )
         for start, end in spans
     ]
-    spans_read = (union_all(*bounds) if len(bounds) > 1 else bounds[0]).subquery("span")
-    span = spans_read.c
-    stay = and_(
-        m.irregular == 0,
-        m.direction == "in",
-        m.corrected_at < span.span_end,
-        m.after_at > span.span_start,
+    micros = sum(
+        (
+            case((shares_span, _epoch_micros(to) - _epoch_micros(since)), else_=0)
+            for shares_span, since, to in shares
+        ),
+        start=literal(0),
     )
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    later, earlier = (func.greatest, func.least) if postgresql else (func.max, func.min)
-    # PostgreSQL's greatest and least pass over a NULL, the rows no span joined.
-    matched = span.span_start.is_not(None)
-    start = case((matched, later(m.corrected_at, span.span_start, type_=UTCDateTime())))
-    end = case((matched, earlier(m.after_at, span.span_end, type_=UTCDateTime())))
-    person = (m.worker_id, m.visitor_id)
-    columns = (m.id, m.worker_id, m.visitor_id, m.corrected_at, m.direction, m.gate_id)
+    first = case(*((shares_span, since) for shares_span, since, _to in shares))
+    marked = select(
+        *(e[name] for name in ("id", "worker_id", "visitor_id", "corrected_at", "direction")),
+        *(e[name] for name in ("gate_id", "after_at", "after_gate")),
+        first.label("start"),
+        irregular.label("irregular"),
+        sql_cast(func.sum(micros).over(partition_by=people), BigInteger).label("micros"),
+        func.min(first).over(partition_by=people).label("first_at"),
+    ).subquery()
+    m = marked.c
+    paired = m.irregular == 0
     return (
         select(
-            *columns,
-            case((m.irregular == 0, m.after_at)).label("after_at"),
-            case((m.irregular == 0, m.after_gate)).label("after_gate"),
-            start.label("start"),
-            end.label("end"),
-            sql_cast(
-                func.sum(_epoch_micros(end) - _epoch_micros(start)).over(partition_by=person),
-                BigInteger,
-            ).label("micros"),
-            func.min(start).over(partition_by=person).label("first_at"),
+            *(m[name] for name in ("id", "worker_id", "visitor_id", "corrected_at", "direction")),
+            m.gate_id,
+            *(
+                case((paired, m[name])).label(name)
+                for name in ("after_at", "after_gate", "start", "micros", "first_at")
+            ),
         )
-        .select_from(marked.outerjoin(spans_read, stay))
-        .where(or_(matched, m.irregular == 1))
+        .where(or_(and_(paired, m.start.is_not(None)), m.irregular == 1))
         .subquery()
     )
 

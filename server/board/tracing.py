@@ -194,7 +194,7 @@ def _contacts_at(
             continue
         total = row.total
         theirs = Interval(row.corrected_at, row.after_at, str(row.gate_id), str(row.after_gate))
-        paired[_person_key(row)].append(Overlap(row.start, row.end, theirs))
+        paired[_person_key(row)] += overlaps(mine, [theirs])
     # Records of people nobody has named yet are few; each text is paired as one person.
     unresolved = db.session.execute(
         select(*_EVENT_COLUMNS).where(
