@@ -223,8 +223,8 @@ def _ranked(user: User, stays: Subquery, me: PersonKey, limit: int | None) -> Se
     """`stays` (see `stays_overlapping`) but for `me`, and of the people whose passages pair only
     the first `limit` as the page lists contacts (all without a limit); `total` counts them all.
 
-    The names that break ties are read for the contacts that may be shown alone: a factory's
-    whole shift may tie for the longest overlap, but most people are out of the running.
+    Names break ties, so they are read here, but only for the people still in the running
+    (fewer than `limit` ahead of them): a factory's whole shift may tie for the longest overlap.
     """
     s = stays.c
     kind, person_id = me

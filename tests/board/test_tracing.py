@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -219,8 +220,12 @@ def _key(event: GateEvent) -> tuple[str, str]:
 
 
 def _every_contact(
-    traced: tuple[str, str], names: dict[tuple[str, str], str], start, end, now
-) -> list[tuple]:  # type: ignore[no-untyped-def,type-arg]
+    traced: tuple[str, str],
+    names: dict[tuple[str, str], str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[tuple[Any, ...]]:
     """Contacts by the plain definition: every event of everyone paired in Python, in the
     page's order (longest, earliest, name, kind, id)."""
     events = GateEvent.query.all()
