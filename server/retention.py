@@ -59,6 +59,7 @@ from server.models import (
     Enterprise,
     GateEvent,
     PairingDay,
+    PairingResolution,
     PurgedSeqRange,
     QuarantinedEvent,
     RollCall,
@@ -446,6 +447,7 @@ def _delete_events(ids: list[uuid.UUID], zone: ZoneInfo) -> dict[str, int]:
         delete(DeclarationAnswer).where(_among(DeclarationAnswer.event_id, ids))
     )
     checkins = _rows_deleted(delete(SelfCheckin).where(_among(SelfCheckin.event_id, ids)))
+    _rows_deleted(delete(PairingResolution).where(_among(PairingResolution.event_id, ids)))
     # On the table, not the entity: the ORM would build and match an object per returned row.
     events = GateEvent.__table__
     gone = db.session.execute(

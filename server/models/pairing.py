@@ -21,8 +21,9 @@ class PairingResolution(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
-    # The resolution goes with its event when retention purges it.
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gate_event.id", ondelete="CASCADE"))
+    # The resolution goes with its event when retention purges it (no foreign key: see
+    # SelfCheckin in server/models/events.py).
+    event_id: Mapped[uuid.UUID]
     flag: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(String(500), default="")
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

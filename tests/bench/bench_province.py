@@ -40,6 +40,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from psycopg import sql
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.schema import DropConstraint
 
 from server import seed
 from server.extensions import db
@@ -145,12 +146,13 @@ def _seeded_at(url: str) -> datetime | None:
 
 def _schema_brought_up(url: str) -> bool:
     """Bring a kept database to the models where that needs no reseeding: tables they gained
-    (empty, with their indexes), indexes they gained or lost. False if they want more."""
+    (empty, with their indexes), indexes they gained or lost, foreign keys they lost. False if
+    they want more."""
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
             wanted = compare_metadata(MigrationContext.configure(connection), db.metadata)
-            kinds = ("add_table", "add_index", "remove_index")
+            kinds = ("add_table", "add_index", "remove_index", "remove_fk")
             if any(not (isinstance(d, tuple) and d[0] in kinds) for d in wanted):
                 print("== the kept database wants more than new tables and indexes: reseeding")
                 return False
@@ -163,6 +165,9 @@ def _schema_brought_up(url: str) -> bool:
                 elif kind == "remove_index":
                     print(f"== dropping {item.name} from the kept database", flush=True)
                     item.drop(connection)
+                elif kind == "remove_fk":
+                    print(f"== dropping {item.name} from the kept database", flush=True)
+                    connection.execute(DropConstraint(item))
                 elif item.table.name not in created:
                     print(f"== building {item.name} on the kept database", flush=True)
                     item.create(connection)

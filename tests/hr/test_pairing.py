@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.hr.pairing.services import PairingError, pairing_flags, reopen_flag, resolve_flag
@@ -241,14 +241,6 @@ def test_resolving_needs_the_csrf_token(client, app, csrf_enabled, recent) -> No
     done = client.post(url, data={"flag": "exit_missing", "csrf_token": token})
     assert done.status_code == 302
     assert db.session.scalar(select(func.count(PairingResolution.id))) == 1
-
-
-def test_retention_purge_of_an_event_takes_its_resolution_along(site) -> None:
-    hr, event = site["hr"], site["forgotten"]
-    resolve_flag(hr, event, "exit_missing", "", shift=SHIFT, now=NOW)
-    db.session.execute(delete(GateEvent).where(GateEvent.id == event.id))
-    db.session.commit()
-    assert db.session.scalar(select(func.count(PairingResolution.id))) == 0
 
 
 def test_page_reopens_a_resolved_flag_and_refuses_a_bad_one(client, recent) -> None:

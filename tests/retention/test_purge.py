@@ -14,6 +14,7 @@ from server.models import (
     DailyGateCount,
     DeclarationAnswer,
     GateEvent,
+    PairingResolution,
     PurgedSeqRange,
     QuarantinedEvent,
     RollCall,
@@ -23,6 +24,7 @@ from server.models import (
     Visitor,
     VisitorPass,
 )
+from server.presence import ENTRY_MISSING
 from server.retention import Policy, plan_purge, purge, purged_seq_ranges
 from tests.factories import (
     make_device,
@@ -181,6 +183,28 @@ def test_self_checkins_and_answers_go_with_their_expired_events() -> None:
     assert events["self_checkins"] == 1
     assert events["declaration_answers"] == 1
     assert count(GateEvent) == count(SelfCheckin) == count(DeclarationAnswer) == 0
+
+
+def test_a_resolved_pairing_flag_goes_with_its_expired_event_and_a_recent_one_stays() -> None:
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise)
+    worker = make_worker(enterprise)
+    old = make_event(gate, worker=worker, direction="out", occurred_at=days_ago(400))
+    recent = make_event(gate, worker=worker, direction="out", occurred_at=days_ago(10))
+    for event in (old, recent):
+        db.session.add(
+            PairingResolution(
+                enterprise_id=enterprise.id,
+                event_id=event.id,
+                flag=ENTRY_MISSING,
+                resolved_at=NOW,
+            )
+        )
+    db.session.commit()
+
+    purge(NOW, POLICY, timezone=TZ)
+
+    assert db.session.scalars(select(PairingResolution.event_id)).all() == [recent.id]
 
 
 def test_stale_visitors_are_anonymised_not_deleted_and_tablets_hear_of_it() -> None:

@@ -789,9 +789,6 @@ def upgrade():
             name=op.f("fk_declaration_answer_enterprise_id_enterprise"),
         ),
         sa.ForeignKeyConstraint(
-            ["event_id"], ["gate_event.id"], name=op.f("fk_declaration_answer_event_id_gate_event")
-        ),
-        sa.ForeignKeyConstraint(
             ["question_id"],
             ["declaration_question.id"],
             name=op.f("fk_declaration_answer_question_id_declaration_question"),
@@ -818,12 +815,6 @@ def upgrade():
             name=op.f("fk_pairing_resolution_enterprise_id_enterprise"),
         ),
         sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["gate_event.id"],
-            name=op.f("fk_pairing_resolution_event_id_gate_event"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["resolved_by_id"], ["user.id"], name=op.f("fk_pairing_resolution_resolved_by_id_user")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pairing_resolution")),
@@ -843,9 +834,6 @@ def upgrade():
             ["enterprise_id"],
             ["enterprise.id"],
             name=op.f("fk_self_checkin_enterprise_id_enterprise"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["gate_event.id"], name=op.f("fk_self_checkin_event_id_gate_event")
         ),
         sa.ForeignKeyConstraint(
             ["poster_id"], ["gate_poster.id"], name=op.f("fk_self_checkin_poster_id_gate_poster")
