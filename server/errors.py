@@ -106,6 +106,9 @@ def handle_unavailable(error: Exception):
         response, status = api_error(503, "unavailable", *API_MESSAGES[503])
         response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
         return response, status
+    # Loading the signed-in user needs the database (the language is theirs): the answer is
+    # made as for a visitor.
+    login_manager._update_request_context_with_user()
     message = _(
         "The server cannot reach its database just now. Nothing was saved: "
         "please try again in a minute."
@@ -114,8 +117,6 @@ def handle_unavailable(error: Exception):
         # A page's own script (the self check-in) reads an error's code and words, as JSON.
         response = make_response(jsonify(error={"code": "unavailable", "message": message}), 503)
     else:
-        # Loading the signed-in user needs the database: the page is drawn as for a visitor.
-        login_manager._update_request_context_with_user()
         response = make_response(render_template("error.html", status=503, message=message), 503)
     response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     return response

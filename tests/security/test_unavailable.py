@@ -91,6 +91,10 @@ def test_unreachable_postgresql_is_a_503_for_pages_and_for_the_api(
     assert api.status_code == 503
     assert api.get_json()["error"]["code"] == "unavailable"
     assert int(api.headers["Retry-After"]) > 0
+    # A phone's self check-in script reads JSON, in the phone's language.
+    checkin = client.post("/c/some-poster/checkins", json={"id": "x"})
+    assert checkin.status_code == 503
+    assert "Chưa có gì được lưu" in checkin.get_json()["error"]["message"]
 
 
 def test_unreachable_rate_limit_store_is_a_503_not_a_500(tmp_path: Path) -> None:
