@@ -27,13 +27,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
-    String,
     Subquery,
     and_,
     case,
@@ -42,19 +41,32 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy import Interval as SqlInterval
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
 from server.access import scoped
 from server.extensions import db
-from server.models import Gate, GateEvent, User, UTCDateTime, Visitor, VisitorPass, Worker
+from server.models import (
+    Gate,
+    GateEvent,
+    PersonLastPassage,
+    User,
+    UTCDateTime,
+    Visitor,
+    VisitorPass,
+    Worker,
+)
 
 # A forgotten exit is looked for this far beyond the shift: yesterday's shift still shows today,
 # while the page never has to rank a person's whole history.
 OVERDUE_LOOKBACK = timedelta(hours=24)
+
+# The events a person's latest one is chosen among, apart from the event that is then read.
+_probed = aliased(GateEvent)
 
 EXIT_MISSING = "exit_missing"
 SECOND_ENTRY = "second_entry"
@@ -464,46 +476,6 @@ def stays_overlapping(
     )
 
 
-def latest_per_person(
-    criteria: Sequence[ColumnElement[bool]], *, now: datetime, since: datetime
-) -> Subquery:
-    """Each person's latest event matching `criteria` in (since, now], as a subquery.
-
-    Its columns: worker_id, visitor_id, visitor_pass_id, gate_id, direction and `at` (the
-    corrected time). Of two events at the same moment the one with the greater id wins.
-    Ranking every event with a window function costs SQLite several times what the two
-    databases' own shortcuts cost: PostgreSQL's DISTINCT ON, and SQLite's rule that with max()
-    the only aggregate, the other columns come from the row that holds the maximum.
-    """
-    columns = (
-        GateEvent.worker_id,
-        GateEvent.visitor_id,
-        GateEvent.visitor_pass_id,
-        GateEvent.gate_id,
-        GateEvent.direction,
-        GateEvent.corrected_at.label("at"),
-    )
-    where = (
-        *criteria,
-        GateEvent.corrected_at > since,
-        GateEvent.corrected_at <= now,
-        or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None)),
-    )
-    person = (GateEvent.worker_id, GateEvent.visitor_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return (
-            select(*columns)
-            .where(*where)
-            .ext(distinct_on(*person))
-            .order_by(*person, GateEvent.corrected_at.desc(), GateEvent.id.desc())
-            .subquery()
-        )
-    # SQLite stores times as fixed-width text and ids as 32 hex digits: their concatenation
-    # sorts as (time, id) does on PostgreSQL, so both pick the same event of a tie.
-    time_then_id = sql_cast(GateEvent.corrected_at, String) + sql_cast(GateEvent.id, String)
-    return select(*columns, func.max(time_then_id)).where(*where).group_by(*person).subquery()
-
-
 def last_passage(
     *, worker_id: int | None = None, visitor_id: int | None = None, now: datetime
 ) -> Passage | None:
@@ -528,20 +500,22 @@ def with_last_passage(
     """`query` with each worker's latest passage: the query, its corrected time and direction
     (both None for a worker with no record left).
 
-    PostgreSQL reads both with one probe of the worker's index (a LATERAL join); SQLite has no
-    LATERAL and asks twice, which a small site's roster affords.
+    Read from the kept latest passages: one row per worker and enterprise, so one short probe of
+    a small index per worker however many records each has. PostgreSQL reads both columns with
+    one probe (a LATERAL join); SQLite has no LATERAL and asks twice.
     """
+    kept = PersonLastPassage
     latest = (
-        select(GateEvent.corrected_at.label("at"), GateEvent.direction)
-        .where(GateEvent.worker_id == worker_id)
-        .order_by(GateEvent.corrected_at.desc(), GateEvent.id.desc())
+        select(kept.corrected_at.label("at"), kept.direction)
+        .where(kept.worker_id == worker_id)
+        .order_by(kept.corrected_at.desc(), kept.event_id.desc())
         .limit(1)
     )
     if db.session.get_bind().dialect.name == "postgresql":
         last = latest.lateral()
         return query.outerjoin(last, true()), last.c.at, last.c.direction
-    at = latest.with_only_columns(GateEvent.corrected_at).scalar_subquery()
-    direction = latest.with_only_columns(GateEvent.direction).scalar_subquery()
+    at = latest.with_only_columns(kept.corrected_at).scalar_subquery()
+    direction = latest.with_only_columns(kept.direction).scalar_subquery()
     return query, at, direction
 
 
@@ -562,9 +536,38 @@ def last_entries(
 ) -> Select[Any]:
     """Each person whose latest event in (since, now] is an entry, with that entry.
 
-    Only what the counts need is joined here; names are looked up for the people shown.
+    `criteria` choose the kept latest passages (`PersonLastPassage`), one per person and
+    enterprise. A person whose kept passage is later than `now` (a tablet may send a time a few
+    minutes ahead; a page may look at the past) has their latest event up to `now` looked up
+    among their own events instead. Only what the counts need is joined here; names are looked
+    up for the people shown.
     """
-    latest = latest_per_person(criteria, now=now, since=since)
+    kept = PersonLastPassage
+    current = select(
+        kept.worker_id,
+        kept.visitor_id,
+        kept.visitor_pass_id,
+        kept.gate_id,
+        kept.direction,
+        kept.corrected_at.label("at"),
+    ).where(*criteria, kept.corrected_at > since, kept.corrected_at <= now)
+    ahead = select(kept.enterprise_id, kept.worker_id, kept.visitor_id).where(
+        *criteria, kept.corrected_at > now
+    )
+    worker_ahead = ahead.where(kept.worker_id.is_not(None)).subquery()
+    visitor_ahead = ahead.where(kept.visitor_id.is_not(None)).subquery()
+    latest = union_all(
+        current,
+        _latest_event_of(
+            worker_ahead, _probed.worker_id == worker_ahead.c.worker_id, now=now, since=since
+        ),
+        _latest_event_of(
+            visitor_ahead,
+            and_(_probed.worker_id.is_(None), _probed.visitor_id == visitor_ahead.c.visitor_id),
+            now=now,
+            since=since,
+        ),
+    ).subquery()
     return (
         select(
             latest.c.worker_id,
@@ -580,6 +583,39 @@ def last_entries(
         .where(latest.c.direction == "in")
         .order_by(latest.c.at.desc())
     )
+
+
+def _latest_event_of(
+    people: Subquery, person: Any, *, now: datetime, since: datetime
+) -> Select[Any]:
+    """For each of `people` (enterprise_id and the person `person` matches on `_probed`), their
+    latest event in (since, now]: one probe of their own events each."""
+    chosen = (
+        select(_probed.id)
+        .where(
+            _probed.enterprise_id == people.c.enterprise_id,
+            person,
+            _probed.corrected_at > since,
+            _probed.corrected_at <= now,
+        )
+        .order_by(_probed.corrected_at.desc(), _probed.id.desc())
+        .limit(1)
+        .correlate(people)
+        .scalar_subquery()
+    )
+    events = (
+        select(
+            GateEvent.worker_id,
+            GateEvent.visitor_id,
+            GateEvent.visitor_pass_id,
+            GateEvent.gate_id,
+            GateEvent.direction,
+            GateEvent.corrected_at.label("at"),
+        )
+        .select_from(people)
+        .join(GateEvent, GateEvent.id == chosen)
+    )
+    return cast(Select[Any], events)
 
 
 def gate_labels(user: User) -> dict[int, str]:

@@ -48,6 +48,7 @@ from sqlalchemy import (
     update,
 )
 
+from server import last_passage
 from server.admin.config import Thresholds
 from server.audit import record_audit
 from server.extensions import db
@@ -467,6 +468,7 @@ def _delete_events(ids: list[uuid.UUID], zone: ZoneInfo) -> dict[str, int]:
             events.c.seq,
         )
     ).all()
+    last_passage.recount_deleted(db.session.connection(), ids)
     _add_daily_counts(gone, zone)
     _add_purged_seqs(gone)
     _forget_pairing_days(gone, zone)

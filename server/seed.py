@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text, update
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from server import last_passage
 from server.extensions import Model, db
 from server.models import (
     Device,
@@ -731,6 +732,7 @@ def _add_events(
         enterprise.settle_devices()
     _count_batch_records()
     recount_seqs_stored(db.session)
+    last_passage.recount_all(db.session.connection())
     end_of_unit()
     return stored
 

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Table, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
+from server import last_passage
 from server.models import (
     DeclarationAnswer,
     Device,
@@ -251,6 +252,9 @@ class SqlSyncStore:
                 stored = connection.exec_driver_sql(sql + " RETURNING id", head + tail)
                 if stored.first() is None:
                     existing |= self.stored_hashes([row.id])
+            inserted_ids = [uuid.UUID(row.id) for row in rows if row.id not in existing]
+            if inserted_ids:
+                last_passage.record_stored(connection, GateEvent.id.in_(inserted_ids))
             return existing
         if connection.dialect.name == "sqlite":
             # One statement for the batch: executemany steps SQLite once per row, giving up and
@@ -260,6 +264,9 @@ class SqlSyncStore:
         else:
             # psycopg pipelines an executemany; PostgreSQL plans one 500-row VALUES far slower.
             inserted = connection.exec_driver_sql(sql, [head + tail for head in staged.encoded])
+        if inserted.rowcount:
+            # This push's batch holds exactly the rows it stored: a row already there kept its own.
+            last_passage.record_stored(connection, GateEvent.batch_id == batch_ref)
         if inserted.rowcount == len(rows):
             return {}
         query = select(GateEvent.id, GateEvent.content_hash).where(
@@ -311,6 +318,7 @@ class SqlSyncStore:
                 .where(GateEvent.id == key)
                 .values(visitor_id=visitor.id, subject_kind="visitor")
             )
+            last_passage.recount(self._core, visitor_ids=[visitor.id])
         self.session.add(
             SelfCheckin(event_id=key, enterprise_id=enterprise_id, poster_id=record.poster_id)
         )

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from server import last_passage
 from server.devices import IssuedEnrolmentCode, issue_enrolment_code
 from server.extensions import db
 from server.models import (
@@ -174,6 +175,10 @@ def make_event(
     # As the sync store would: the device counts the numbered events of its epoch it stores.
     if device and event.seq is not None and fields.get("seq_epoch", 0) == device.seq_epoch:
         device.seqs_stored += 1
+    db.session.add(event)
+    db.session.flush()
+    # And the person's latest passage, as the store keeps it.
+    last_passage.record_stored(db.session.connection(), GateEvent.id == event.id)
     return _save(event)
 
 

@@ -175,6 +175,48 @@ class GateEvent(Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PersonLastPassage(Model):
+    """Each person's latest event in one enterprise, by (corrected_at, id): kept by every write
+    that stores, re-attributes or deletes an event (`server.last_passage`), so "who is inside"
+    and "gone home" read one row per person instead of ranking their events.
+
+    Keyed by enterprise and person, so an enterprise's page sees only its own records of a
+    worker; one row per event at most (an event is one person's, in one enterprise). No foreign
+    key to gate_event: the purge deletes events and recomputes the rows it took.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_person_last_passage_worker",
+            "worker_id",
+            "enterprise_id",
+            unique=True,
+            postgresql_where=text("worker_id IS NOT NULL"),
+            sqlite_where=text("worker_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_person_last_passage_visitor",
+            "visitor_id",
+            "enterprise_id",
+            unique=True,
+            postgresql_where=text("visitor_id IS NOT NULL"),
+            sqlite_where=text("visitor_id IS NOT NULL"),
+        ),
+        # The enterprise's people whose latest record falls in a time range (presence, roll call).
+        Index("ix_person_last_passage_enterprise_corrected", "enterprise_id", "corrected_at"),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    # Exactly one of the two: a visitor's row is keyed by the visitor only when no worker is named.
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitor.id"))
+    visitor_pass_id: Mapped[int | None] = mapped_column(ForeignKey("visitor_pass.id"))
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    direction: Mapped[str] = mapped_column(String(3))
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class QuarantinedEvent(Model):
     """An event the server could not accept, kept with its raw body and reason for audit."""
 

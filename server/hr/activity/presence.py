@@ -15,7 +15,15 @@ from server.clock import local_day_bounds
 from server.extensions import db
 from server.hr.activity.services import EXPORT_BATCH, events_of
 from server.hr.activity.sql import whole_hours_between
-from server.models import Gate, GateEvent, User, UTCDateTime, Visitor, Worker
+from server.models import (
+    Gate,
+    GateEvent,
+    PersonLastPassage,
+    User,
+    UTCDateTime,
+    Visitor,
+    Worker,
+)
 from server.presence import (
     OVERDUE_LOOKBACK,
     PresentPerson,
@@ -51,7 +59,9 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
     cutoff = now - timedelta(hours=shift_hours)
     rows = list(
         db.session.execute(
-            last_entries([events_of(user)], now=now, since=cutoff - OVERDUE_LOOKBACK)
+            last_entries(
+                [events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK
+            )
         )
     )
     inside = [row for row in rows if row.at >= cutoff]
@@ -98,7 +108,9 @@ def export_presence_rows(
     The query is built now, while the user is loaded; it runs when the download starts reading.
     """
     cutoff = now - timedelta(hours=shift_hours)
-    latest = last_entries([events_of(user)], now=now, since=cutoff - OVERDUE_LOOKBACK).subquery()
+    latest = last_entries(
+        [events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK
+    ).subquery()
     query = (
         select(
             latest,

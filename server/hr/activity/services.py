@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Row, Select, String, and_, cast, func, or_, select, tuple_
 
+from server import last_passage
 from server.access import scope_clause, scoped
 from server.audit import record_audit
 from server.clock import in_zone, local_day_bounds
@@ -23,6 +24,7 @@ from server.models import (
     Device,
     Gate,
     GateEvent,
+    PersonLastPassage,
     QuarantinedEvent,
     User,
     Visitor,
@@ -158,14 +160,17 @@ def _person_clause(user: User, text: str) -> Any:
     return or_(GateEvent.worker_id.in_(workers), GateEvent.visitor_id.in_(visitors), typed)
 
 
-def events_of(user: User) -> ColumnElement[bool]:
-    """The user's events: access.py's scope, plus the equality the log's index is walked by.
+def events_of(
+    user: User, model: type[GateEvent | PersonLastPassage] = GateEvent
+) -> ColumnElement[bool]:
+    """The user's events (or their people's latest passages, with `model`): access.py's scope,
+    plus the equality the log's index is walked by.
 
     scope_clause reads `enterprise_id IN (SELECT ...)`, which SQLite cannot follow in the order of
     the (enterprise_id, occurred_at, id) index, so every page would sort the enterprise's whole
     log. An HR user has exactly one enterprise; naming it lets both databases walk the index.
     """
-    return and_(scope_clause(GateEvent, user), GateEvent.enterprise_id == user.enterprise_id)
+    return and_(scope_clause(model, user), model.enterprise_id == user.enterprise_id)
 
 
 def filtered_events(user: User, filters: LogFilter, *, timezone: str) -> Select[Any]:
@@ -293,6 +298,8 @@ def resolve_event(
     event.worker_id = worker.id
     event.resolved_by_id = user.id
     event.resolved_at = now
+    db.session.flush()
+    last_passage.recount(db.session.connection(), worker_ids=[worker.id])
     record_audit(
         user,
         "resolve_event",

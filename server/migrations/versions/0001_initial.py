@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 17:58:06.182530
+Create Date: 2026-12-03 07:23:45.482778
 
 """
 
@@ -512,6 +512,58 @@ def upgrade():
         )
 
     op.create_table(
+        "person_last_passage",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("worker_id", sa.Integer(), nullable=True),
+        sa.Column("visitor_id", sa.Integer(), nullable=True),
+        sa.Column("visitor_pass_id", sa.Integer(), nullable=True),
+        sa.Column("gate_id", sa.Integer(), nullable=False),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("corrected_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["enterprise.id"],
+            name=op.f("fk_person_last_passage_enterprise_id_enterprise"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["gate_id"], ["gate.id"], name=op.f("fk_person_last_passage_gate_id_gate")
+        ),
+        sa.ForeignKeyConstraint(
+            ["visitor_id"], ["visitor.id"], name=op.f("fk_person_last_passage_visitor_id_visitor")
+        ),
+        sa.ForeignKeyConstraint(
+            ["visitor_pass_id"],
+            ["visitor_pass.id"],
+            name=op.f("fk_person_last_passage_visitor_pass_id_visitor_pass"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["worker_id"], ["worker.id"], name=op.f("fk_person_last_passage_worker_id_worker")
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_person_last_passage")),
+    )
+    with op.batch_alter_table("person_last_passage", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_person_last_passage_enterprise_corrected",
+            ["enterprise_id", "corrected_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "uq_person_last_passage_visitor",
+            ["visitor_id", "enterprise_id"],
+            unique=True,
+            postgresql_where=sa.text("visitor_id IS NOT NULL"),
+            sqlite_where=sa.text("visitor_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_person_last_passage_worker",
+            ["worker_id", "enterprise_id"],
+            unique=True,
+            postgresql_where=sa.text("worker_id IS NOT NULL"),
+            sqlite_where=sa.text("worker_id IS NOT NULL"),
+        )
+
+    op.create_table(
         "purged_seq_range",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
@@ -919,6 +971,20 @@ def downgrade():
         batch_op.drop_index("ix_purged_seq_range_device_epoch_low")
 
     op.drop_table("purged_seq_range")
+    with op.batch_alter_table("person_last_passage", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_person_last_passage_worker",
+            postgresql_where=sa.text("worker_id IS NOT NULL"),
+            sqlite_where=sa.text("worker_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_person_last_passage_visitor",
+            postgresql_where=sa.text("visitor_id IS NOT NULL"),
+            sqlite_where=sa.text("visitor_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_person_last_passage_enterprise_corrected")
+
+    op.drop_table("person_last_passage")
     with op.batch_alter_table("enrolment_code", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_enrolment_code_enterprise_id"))
 
