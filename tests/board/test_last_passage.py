@@ -1,0 +1,159 @@
+"""The kept latest passage of each person stays equal to a recount from the events, through every
+write that stores, re-attributes or deletes them; the pages reading it answer as the events do."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from server import last_passage
+from server.extensions import db
+from server.hr.activity.services import resolve_event
+from server.models import Gate, GateEvent, PersonLastPassage, Worker
+from server.presence import last_entries
+from server.retention import Policy, purge
+from server.sync_store import SqlSyncStore
+from sync.engine import apply_push
+from sync.store import DeviceContext
+from tests.factories import make_device, make_enterprise, make_gate, make_user, make_worker
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+PURGE_AT = NOW + timedelta(days=30)
+POLICY = Policy(event_days=40, visitor_days=90, declaration_days=90, audit_days=1095)
+
+
+def kept() -> set[tuple[Any, ...]]:
+    rows = db.session.execute(
+        select(
+            PersonLastPassage.enterprise_id,
+            PersonLastPassage.worker_id,
+            PersonLastPassage.visitor_id,
+            PersonLastPassage.event_id,
+            PersonLastPassage.direction,
+            PersonLastPassage.gate_id,
+            PersonLastPassage.corrected_at,
+        )
+    )
+    return set(rows)
+
+
+def recounted() -> set[tuple[Any, ...]]:
+    """The plain definition, in Python: each (enterprise, person)'s greatest (time, id)."""
+    latest: dict[tuple[Any, ...], Any] = {}
+    for event in db.session.scalars(select(GateEvent)):
+        if event.worker_id is not None:
+            key = (event.enterprise_id, event.worker_id, None)
+        elif event.visitor_id is not None:
+            key = (event.enterprise_id, None, event.visitor_id)
+        else:
+            continue
+        best = latest.get(key)
+        if best is None or (event.corrected_at, event.id) > (best.corrected_at, best.id):
+            latest[key] = event
+    return {(*key, e.id, e.direction, e.gate_id, e.corrected_at) for key, e in latest.items()}
+
+
+def push(device: Any, gate: Gate, rng: random.Random, workers: list[Worker], state: dict) -> None:
+    events = []
+    for _ in range(rng.randrange(0, 8)):
+        if state["sent"] and rng.random() < 0.15:
+            events.append(dict(rng.choice(state["sent"])))  # resent: stored once
+            continue
+        state["seq"] += 1
+        # Late arrivals and ties: times from days ago to now, some on the same second.
+        occurred = NOW - timedelta(seconds=rng.choice([0, 60, 3600]) * rng.randrange(0, 400))
+        subject = (
+            {"kind": "badge", "value": rng.choice(workers).badge_token}
+            if rng.random() < 0.7
+            else {"kind": "badge", "value": f"lạ-{rng.randrange(3)}"}  # unknown: resolved later
+        )
+        new = {
+            "id": str(uuid.uuid4()),
+            "seq": state["seq"],
+            "occurred_at": occurred.isoformat(),
+            "gate_id": gate.id,
+            "direction": rng.choice(["in", "out"]),
+            "subject": subject,
+            "method": "scanner",
+        }
+        state["sent"].append(new)
+        events.append(new)
+    body = {
+        "batch_id": str(uuid.uuid4()),
+        "sent_at": NOW.isoformat(),
+        "app_version": "1.0.0",
+        "backlog": 0,
+        "events": events,
+    }
+    apply_push(SqlSyncStore(db.session), DeviceContext(device.id, device.enterprise_id), body, NOW)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_passages_equal_a_recount_after_pushes_resolutions_and_purges(
+    app: Flask, seed: int
+) -> None:
+    rng = random.Random(seed)
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise)
+    device, _ = make_device(gate)
+    workers = [make_worker(enterprise, employee_code=f"NV{i}") for i in range(5)]
+    hr = make_user("hr", enterprise=enterprise)
+    state: dict[str, Any] = {"seq": 0, "sent": []}
+    for step in range(30):
+        push(device, gate, rng, workers, state)
+        if step % 7 == 6:
+            unknown = db.session.scalars(
+                select(GateEvent).where(GateEvent.subject_kind == "unresolved")
+            ).first()
+            if unknown is not None:
+                resolve_event(hr, unknown, rng.choice(workers).employee_code, now=NOW)
+        if step % 11 == 10:
+            purge(PURGE_AT, POLICY, timezone="Asia/Ho_Chi_Minh", chunk_size=rng.randrange(1, 9))
+        db.session.commit()
+        assert kept() == recounted()
+    last_passage.recount_all(db.session.connection())
+    assert kept() == recounted()
+
+
+def test_a_person_whose_latest_passage_is_after_now_is_judged_by_their_events(
+    app: Flask,
+) -> None:
+    enterprise = make_enterprise()
+    gate = make_gate(enterprise)
+    device, _ = make_device(gate)
+    worker = make_worker(enterprise)
+    state: dict[str, Any] = {"seq": 0, "sent": []}
+    for direction, minutes in (("in", -30), ("out", 5)):
+        state["seq"] += 1
+        body = {
+            "batch_id": str(uuid.uuid4()),
+            "sent_at": NOW.isoformat(),
+            "app_version": "1.0.0",
+            "backlog": 0,
+            "events": [
+                {
+                    "id": str(uuid.uuid4()),
+                    "seq": state["seq"],
+                    "occurred_at": (NOW + timedelta(minutes=minutes)).isoformat(),
+                    "gate_id": gate.id,
+                    "direction": direction,
+                    "subject": {"kind": "badge", "value": worker.badge_token},
+                    "method": "scanner",
+                }
+            ],
+        }
+        apply_push(SqlSyncStore(db.session), DeviceContext(device.id, enterprise.id), body, NOW)
+    inside = [PersonLastPassage.enterprise_id == enterprise.id]
+    # The exit five minutes ahead (within the tolerance) has not happened yet at NOW.
+    rows = db.session.execute(last_entries(inside, now=NOW, since=NOW - timedelta(days=1))).all()
+    assert [row.worker_id for row in rows] == [worker.id]
+    later = NOW + timedelta(minutes=10)
+    assert not db.session.execute(
+        last_entries(inside, now=later, since=NOW - timedelta(days=1))
+    ).all()
