@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,15 +17,10 @@ from server.extensions import db
 from server.hr.activity.services import resolve_event
 from server.models import Gate, GateEvent, PersonLastPassage, Worker
 from server.presence import last_entries
-from server.retention import Policy, purge
-from server.sync_store import SqlSyncStore
-from sync.engine import apply_push
-from sync.store import DeviceContext
+from server.retention import purge
+from tests.board.test_seqs_stored import NOW, POLICY, PURGE_AT
+from tests.board.test_seqs_stored import push as push_events
 from tests.factories import make_device, make_enterprise, make_gate, make_user, make_worker
-
-NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-PURGE_AT = NOW + timedelta(days=30)
-POLICY = Policy(event_days=40, visitor_days=90, declaration_days=90, audit_days=1095)
 
 
 def kept() -> set[tuple[Any, ...]]:
@@ -84,14 +79,7 @@ def push(device: Any, gate: Gate, rng: random.Random, workers: list[Worker], sta
         }
         state["sent"].append(new)
         events.append(new)
-    body = {
-        "batch_id": str(uuid.uuid4()),
-        "sent_at": NOW.isoformat(),
-        "app_version": "1.0.0",
-        "backlog": 0,
-        "events": events,
-    }
-    apply_push(SqlSyncStore(db.session), DeviceContext(device.id, device.enterprise_id), body, NOW)
+    push_events(device, events)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -131,24 +119,16 @@ def test_a_person_whose_latest_passage_is_after_now_is_judged_by_their_events(
     state: dict[str, Any] = {"seq": 0, "sent": []}
     for direction, minutes in (("in", -30), ("out", 5)):
         state["seq"] += 1
-        body = {
-            "batch_id": str(uuid.uuid4()),
-            "sent_at": NOW.isoformat(),
-            "app_version": "1.0.0",
-            "backlog": 0,
-            "events": [
-                {
-                    "id": str(uuid.uuid4()),
-                    "seq": state["seq"],
-                    "occurred_at": (NOW + timedelta(minutes=minutes)).isoformat(),
-                    "gate_id": gate.id,
-                    "direction": direction,
-                    "subject": {"kind": "badge", "value": worker.badge_token},
-                    "method": "scanner",
-                }
-            ],
+        new = {
+            "id": str(uuid.uuid4()),
+            "seq": state["seq"],
+            "occurred_at": (NOW + timedelta(minutes=minutes)).isoformat(),
+            "gate_id": gate.id,
+            "direction": direction,
+            "subject": {"kind": "badge", "value": worker.badge_token},
+            "method": "scanner",
         }
-        apply_push(SqlSyncStore(db.session), DeviceContext(device.id, enterprise.id), body, NOW)
+        push_events(device, [new])
     inside = [PersonLastPassage.enterprise_id == enterprise.id]
     # The exit five minutes ahead (within the tolerance) has not happened yet at NOW.
     rows = db.session.execute(last_entries(inside, now=NOW, since=NOW - timedelta(days=1))).all()
