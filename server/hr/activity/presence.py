@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import ColumnElement, Select, func, literal, select
 
 from server.clock import local_day_bounds
 from server.extensions import db
@@ -55,34 +55,60 @@ class Presence:
 
 
 def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
-    """On site now: the latest event is an entry no older than the shift length."""
+    """On site now: the latest event is an entry no older than the shift length.
+
+    Counted in SQL and named only for the lists shown: a large site has tens of thousands on site.
+    """
     cutoff = now - timedelta(hours=shift_hours)
-    rows = list(
-        db.session.execute(
-            last_entries(
-                [events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK
-            )
-        )
+    latest = (
+        last_entries([events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK)
+        .order_by(None)
+        .subquery()
     )
-    inside = [row for row in rows if row.at >= cutoff]
-    overdue = [row for row in rows if row.at < cutoff]
-    expired = [row for row in rows if row.valid_until is not None and row.valid_until < now]
+    on_site = latest.c.at >= cutoff
+    expired = latest.c.valid_until < now
+    # Flagged in a subquery and grouped by the flags' names: PostgreSQL cannot tell two binds of
+    # the same value apart when it checks a GROUP BY expression.
+    flags = select(
+        latest.c.gate_id,
+        latest.c.department,
+        latest.c.visitor_id.is_not(None).label("visitor"),
+        on_site.label("inside"),
+        func.coalesce(expired, False).label("expired"),
+    ).subquery()
+    by_gate: Counter[int] = Counter()
+    by_department: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    for row in db.session.execute(select(*flags.c, func.count().label("n")).group_by(*flags.c)):
+        totals["on_site" if row.inside else "overdue"] += row.n
+        totals["expired"] += row.n if row.expired else 0
+        if row.inside:
+            by_gate[row.gate_id] += row.n
+            totals["visitors"] += row.n if row.visitor else 0
+            if not row.visitor:
+                by_department[row.department or ""] += row.n
     gates = gate_labels(user)
 
-    def listing(selected: list[Any]) -> Listing:
-        return Listing(people=named_people(user, selected[:LIST_LIMIT], gates), total=len(selected))
+    def listing(where: ColumnElement[bool], total: int) -> Listing:
+        rows = list(
+            db.session.execute(
+                select(latest).where(where).order_by(latest.c.at.desc()).limit(LIST_LIMIT)
+            )
+        )
+        return Listing(people=named_people(user, rows, gates), total=total)
 
+    gate_counts: Counter[str] = Counter()
+    for gate_id, count in by_gate.items():
+        gate_counts[gates.get(gate_id, "")] += count
     return Presence(
         now=now,
         shift_hours=shift_hours,
-        on_site=listing(inside),
-        overdue=listing(overdue),
-        expired_passes=listing(expired),
-        by_gate=sorted(Counter(gates.get(row.gate_id, "") for row in inside).items()),
-        by_department=sorted(
-            Counter(row.department or "" for row in inside if row.worker_id is not None).items()
-        ),
-        visitors_on_site=sum(row.visitor_id is not None for row in inside),
+        on_site=listing(on_site, totals["on_site"]),
+        overdue=listing(~on_site, totals["overdue"]),
+        expired_passes=listing(expired, totals["expired"]),
+        by_gate=sorted(gate_counts.items()),
+        by_department=sorted(by_department.items()),
+        visitors_on_site=totals["visitors"],
     )
 
 
