@@ -186,21 +186,16 @@ class PersonLastPassage(Model):
     """
 
     __table_args__ = (
-        Index(
-            "uq_person_last_passage_worker",
-            "worker_id",
-            "enterprise_id",
-            unique=True,
-            postgresql_where=text("worker_id IS NOT NULL"),
-            sqlite_where=text("worker_id IS NOT NULL"),
-        ),
-        Index(
-            "uq_person_last_passage_visitor",
-            "visitor_id",
-            "enterprise_id",
-            unique=True,
-            postgresql_where=text("visitor_id IS NOT NULL"),
-            sqlite_where=text("visitor_id IS NOT NULL"),
+        *(
+            Index(
+                f"uq_person_last_passage_{person.removesuffix('_id')}",
+                person,
+                "enterprise_id",
+                unique=True,
+                postgresql_where=text(f"{person} IS NOT NULL"),
+                sqlite_where=text(f"{person} IS NOT NULL"),
+            )
+            for person in ("worker_id", "visitor_id")
         ),
         # The enterprise's people whose latest record falls in a time range (presence, roll call).
         Index("ix_person_last_passage_enterprise_corrected", "enterprise_id", "corrected_at"),
