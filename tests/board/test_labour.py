@@ -116,6 +116,21 @@ def test_likely_gone_home_is_an_old_last_exit(people) -> None:  # type: ignore[n
     assert listed[0].last_seen == NOW - timedelta(days=20)
 
 
+def test_a_worker_seen_since_at_another_enterprises_gate_has_not_gone_home(people) -> None:  # type: ignore[no-untyped-def]
+    # Seconded: the last exit at home is old, an entry at the other enterprise's gate is not.
+    in_b = people["enterprises"][1]
+    make_event(make_gate(in_b), worker=people["gone"], occurred_at=NOW - timedelta(days=3))
+    admin = make_user("admin")
+
+    assert (
+        labour.gone_home_by_province(admin, labour.Scope(), before=NOW - timedelta(days=14)) == []
+    )
+    listed = {w.full_name: w for w in labour.worker_list(admin, labour.Scope())}
+    assert listed['=HYPERLINK("x")'].last_seen == NOW - timedelta(days=3)
+    assert listed['=HYPERLINK("x")'].last_direction == "in"
+    assert listed["Hoàng Văn Em"].last_seen is None
+
+
 def test_per_province_xlsx_has_one_sheet_per_province_and_is_audited(client, people) -> None:  # type: ignore[no-untyped-def]
     admin = make_user("admin")
     login(client, admin)
