@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, and_, case, func, or_, select, text
 from sqlalchemy import cast as sql_cast
 
 from server.access import scope_clause, scoped
@@ -183,6 +183,11 @@ def _contacts_at(
     for the rest, all of whom are kept.
     """
     low, high = mine[0].start, max(i.end for i in mine)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The statement sorts a day's events at the enterprise (58,000 on a large site) three
+        # times; in PostgreSQL's default 4 MB the sorts spill to disk: at 30M events the page
+        # took 500-1,200 ms, in 32 MB 360-520 ms. LOCAL: for this request's transaction only.
+        db.session.execute(text("SET LOCAL work_mem = '32MB'"))
     here = [scope_clause(GateEvent, user), GateEvent.enterprise_id == enterprise_id]
     stays = stays_overlapping(here, [(i.start, i.end) for i in mine], shift=shift)
     paired: dict[PersonKey, list[Overlap]] = defaultdict(list)
