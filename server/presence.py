@@ -542,6 +542,35 @@ def last_entries(
     among their own events instead. Only what the counts need is joined here; names are looked
     up for the people shown.
     """
+    latest = last_passages(criteria, now=now, since=since)
+    return with_department_and_pass(latest).where(latest.c.direction == "in")
+
+
+def with_department_and_pass(passages: Subquery) -> Select[Any]:
+    """Rows of `last_passages` (or of a part of them) with the worker's department and the
+    visitor pass's end, newest first: worker_id, visitor_id, gate_id, at, department,
+    valid_until."""
+    return (
+        select(
+            passages.c.worker_id,
+            passages.c.visitor_id,
+            passages.c.gate_id,
+            passages.c.at,
+            Worker.department,
+            VisitorPass.valid_until,
+        )
+        .select_from(passages)
+        .outerjoin(Worker, Worker.id == passages.c.worker_id)
+        .outerjoin(VisitorPass, VisitorPass.id == passages.c.visitor_pass_id)
+        .order_by(passages.c.at.desc())
+    )
+
+
+def last_passages(
+    criteria: Sequence[ColumnElement[bool]], *, now: datetime, since: datetime
+) -> Subquery:
+    """Each person's latest passage in (since, now], entry or exit, as `last_entries` finds it,
+    with nothing joined: worker_id, visitor_id, visitor_pass_id, gate_id, direction, at."""
     kept = PersonLastPassage
     current = select(
         kept.worker_id,
@@ -556,7 +585,7 @@ def last_entries(
     )
     worker_ahead = ahead.where(kept.worker_id.is_not(None)).subquery()
     visitor_ahead = ahead.where(kept.visitor_id.is_not(None)).subquery()
-    latest = union_all(
+    return union_all(
         current,
         _latest_event_of(
             worker_ahead, _probed.worker_id == worker_ahead.c.worker_id, now=now, since=since
@@ -568,21 +597,6 @@ def last_entries(
             since=since,
         ),
     ).subquery()
-    return (
-        select(
-            latest.c.worker_id,
-            latest.c.visitor_id,
-            latest.c.gate_id,
-            latest.c.at,
-            Worker.department,
-            VisitorPass.valid_until,
-        )
-        .select_from(latest)
-        .outerjoin(Worker, Worker.id == latest.c.worker_id)
-        .outerjoin(VisitorPass, VisitorPass.id == latest.c.visitor_pass_id)
-        .where(latest.c.direction == "in")
-        .order_by(latest.c.at.desc())
-    )
 
 
 def _latest_event_of(

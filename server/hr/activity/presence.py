@@ -29,7 +29,9 @@ from server.presence import (
     PresentPerson,
     gate_labels,
     last_entries,
+    last_passages,
     named_people,
+    with_department_and_pass,
 )
 
 # The page names this many people per list; counts cover everyone, the export lists everyone.
@@ -60,11 +62,9 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
     Counted in SQL and named only for the lists shown: a large site has tens of thousands on site.
     """
     cutoff = now - timedelta(hours=shift_hours)
-    latest = (
-        last_entries([events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK)
-        .order_by(None)
-        .subquery()
-    )
+    kept = [events_of(user, PersonLastPassage)]
+    since = cutoff - OVERDUE_LOOKBACK
+    latest = last_entries(kept, now=now, since=since).order_by(None).subquery()
     on_site = latest.c.at >= cutoff
     expired = latest.c.valid_until < now
     # Flagged in a subquery and grouped by the flags' names: PostgreSQL cannot tell two binds of
@@ -97,13 +97,27 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
         )
         return Listing(people=named_people(user, rows, gates), total=total)
 
+    def newest_on_site() -> Listing:
+        # The first LIST_LIMIT of tens of thousands: chosen by time alone, then joined to their
+        # departments and passes, not all of them joined and then sorted.
+        passages = last_passages(kept, now=now, since=since)
+        newest = (
+            select(passages)
+            .where(passages.c.direction == "in", passages.c.at >= cutoff)
+            .order_by(passages.c.at.desc())
+            .limit(LIST_LIMIT)
+            .subquery()
+        )
+        rows = list(db.session.execute(with_department_and_pass(newest)))
+        return Listing(people=named_people(user, rows, gates), total=totals["on_site"])
+
     gate_counts: Counter[str] = Counter()
     for gate_id, count in by_gate.items():
         gate_counts[gates.get(gate_id, "")] += count
     return Presence(
         now=now,
         shift_hours=shift_hours,
-        on_site=listing(on_site, totals["on_site"]),
+        on_site=newest_on_site(),
         overdue=listing(~on_site, totals["overdue"]),
         expired_passes=listing(expired, totals["expired"]),
         by_gate=sorted(gate_counts.items()),
