@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Collection
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import ARRAY, ColumnElement, any_, event, literal
 from sqlalchemy.engine import Engine
 
 from server.models.types import UTCDateTime
@@ -48,3 +49,11 @@ def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | b
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
     return False
+
+
+def among(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL one array parameter, not one placeholder per value
+    (a purge chunk's thousands of placeholders cost more to render and parse than the rows)."""
+    if dialect == "postgresql":
+        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))

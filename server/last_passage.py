@@ -29,6 +29,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import distinct_on
 
+from server.database import among
 from server.models import GateEvent, PersonLastPassage
 
 _KEPT = ("enterprise_id", "worker_id", "visitor_id", "visitor_pass_id", "gate_id", "direction")
@@ -64,7 +65,7 @@ def recount_deleted(connection: Connection, event_ids: Collection[uuid.UUID]) ->
     kept = PersonLastPassage
     gone = connection.execute(
         delete(kept)
-        .where(kept.event_id.in_(list(event_ids)))
+        .where(among(kept.event_id, event_ids, connection.dialect.name))
         .returning(kept.worker_id, kept.visitor_id)
     ).all()
     recount(

@@ -27,20 +27,17 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     CursorResult,
     Delete,
     TextClause,
     and_,
-    any_,
     bindparam,
     case,
     delete,
     exists,
     func,
     insert,
-    literal,
     null,
     or_,
     select,
@@ -51,6 +48,7 @@ from sqlalchemy import (
 from server import last_passage
 from server.admin.config import Thresholds
 from server.audit import record_audit
+from server.database import among
 from server.extensions import db
 from server.models import (
     AuditLog,
@@ -476,11 +474,7 @@ def _delete_events(ids: list[uuid.UUID], zone: ZoneInfo) -> dict[str, int]:
 
 
 def _among(column: Any, values: Collection[Any]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL one array parameter, not one placeholder per value
-    (a chunk's thousands of placeholders cost more to render and parse than the rows to find)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
-    return cast(ColumnElement[bool], column.in_(values))
+    return among(column, values, db.session.get_bind().dialect.name)
 
 
 def _forget_pairing_days(gone: Sequence[Any], zone: ZoneInfo) -> None:
