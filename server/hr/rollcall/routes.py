@@ -46,7 +46,7 @@ def rollcall():
         overdue=sum(count.overdue for count in counts),
         seen=seen,
         not_seen=sum(count.not_seen for count in counts),
-        current_hours=services.CURRENT_ROLL_CALLS.total_seconds() // 3600,
+        current_hours=int(services.CURRENT_ROLL_CALLS.total_seconds() // 3600),
         roll_calls=services.roll_calls(
             current_user, since=now - timedelta(days=SHOWN_ROLL_CALLS_DAYS)
         ),
