@@ -26,6 +26,15 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# psycopg prepares a statement that execute() has run `prepare_threshold` times, and PostgreSQL
+# may then switch it to a generic plan blind to its parameters: the roll call went from 150 ms to
+# 1,100 ms from its 10th run. executemany() prepares at once whatever the threshold (unless it is
+# None): a push's 500-row insert is parsed once, not 500 times. Not plan_cache_mode=
+# force_custom_plan either: that also replans the foreign-key checks of every inserted row, and
+# made that insert three times slower.
+_PREPARED_BY_EXECUTEMANY_ONLY = 2**62
+
+
 def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 10}}
@@ -34,10 +43,11 @@ def engine_options(database_url: str) -> dict[str, Any]:
         "pool_size": 5,
         "max_overflow": 5,
         # The consoles' queries read index ranges in milliseconds; PostgreSQL's JIT judges them by
-        # estimated cost and compiled "gone home" for 300 ms at a province's scale. psycopg
-        # prepares a statement run five times, and PostgreSQL then may switch it to a generic plan
-        # blind to the parameters: the roll call went from 150 ms to 1,100 ms from its 10th run.
-        "connect_args": {"options": "-c jit=off -c plan_cache_mode=force_custom_plan"},
+        # estimated cost and compiled "gone home" for 300 ms at a province's scale.
+        "connect_args": {
+            "options": "-c jit=off",
+            "prepare_threshold": _PREPARED_BY_EXECUTEMANY_ONLY,
+        },
     }
 
 

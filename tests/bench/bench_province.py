@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,7 +71,7 @@ SEEDED_AT = "gatelog bench, seeded at "
 
 
 def seeded(
-    backend: str, size: str, scratch: Path, reuse: bool
+    backend: str, size: str, scratch: Path, reuse: bool, at: time_of_day | None = None
 ) -> tuple[str, Flask, float, datetime]:
     """The database of `size`, its app, the seconds seeding took and the `now` it was seeded at.
 
@@ -93,7 +94,7 @@ def seeded(
     url = fresh_database(backend, name, scratch)
     app = migrated_app(url, session_cookie_secure=False)
     started = time.perf_counter()
-    now = utcnow()
+    now = _seed_moment(at)
     with app.app_context():
         plan = seed.province_plan(WORKERS, TABLETS, SIZES[size])
         indexes = _drop_event_indexes()
@@ -102,6 +103,20 @@ def seeded(
     _analyze(url)
     _remember_seeded_at(url, now)
     return url, app, time.perf_counter() - started, now
+
+
+def _seed_moment(at: time_of_day | None) -> datetime:
+    """The real now, or the latest moment the local clock read `at`: the pages' load depends on
+    the hour (at 14:20 the day shift is inside, at 19:00 most have gone home), so a run meant to
+    be compared with another is seeded at the same hour."""
+    now = utcnow()
+    if at is None:
+        return now
+    local_now = now.astimezone(LOCAL)
+    moment = datetime.combine(local_now.date(), at, tzinfo=LOCAL)
+    if moment > local_now:
+        moment -= timedelta(days=1)
+    return moment.astimezone(UTC)
 
 
 def _kept_url(backend: str, name: str, scratch: Path) -> str:
@@ -388,9 +403,9 @@ def _purge_seconds(app: Flask) -> str:
     return f"{seconds:.1f} s for {before - after:,} events (target <= 60 s)"
 
 
-def bench(backend: str, size: str, runs: int, keep: bool) -> dict[str, str]:
+def bench(backend: str, size: str, runs: int, keep: bool, at: time_of_day | None) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as scratch:
-        url, app, seed_seconds, seeded_at = seeded(backend, size, Path(scratch), reuse=keep)
+        url, app, seed_seconds, seeded_at = seeded(backend, size, Path(scratch), keep, at)
         app.config["WTF_CSRF_ENABLED"] = False
         # One JSON line per request would bury the table.
         logging.getLogger("gatelog.request").disabled = True
@@ -444,6 +459,12 @@ def main() -> None:
         help="keep the databases (SQLite's in the temp folder), and measure one kept by an "
         "earlier run unseeded",
     )
+    parser.add_argument(
+        "--at",
+        type=time_of_day.fromisoformat,
+        help="seed up to the latest moment the local clock (Asia/Ho_Chi_Minh) read HH:MM, "
+        "instead of now: the pages' load depends on the hour",
+    )
     args = parser.parse_args()
     columns: dict[str, dict[str, str]] = {}
     for backend in args.backends.split(","):
@@ -451,7 +472,7 @@ def main() -> None:
             if backend == "sqlite" and size != "1m":
                 continue
             try:
-                columns[f"{backend} {size}"] = bench(backend, size, args.runs, args.keep)
+                columns[f"{backend} {size}"] = bench(backend, size, args.runs, args.keep, args.at)
             except psycopg.OperationalError as error:
                 print(f"== {backend}: skipped, PostgreSQL is not reachable ({error})")
                 continue

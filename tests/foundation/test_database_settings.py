@@ -17,5 +17,15 @@ def test_postgresql_plans_each_statement_with_its_parameters_and_never_jit_compi
             pytest.skip("settings of PostgreSQL's planner")
         with db.engine.connect() as connection:
             # A prepared statement's generic plan ignores how few rows a time range holds.
-            assert connection.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+            for number in range(12):
+                connection.execute(text("SELECT :number + 1"), {"number": number})
+            prepared = text("SELECT statement FROM pg_prepared_statements")
+            assert connection.scalars(prepared).all() == []
+            # A many-row insert is parsed once, and its foreign-key checks keep their plans.
+            connection.exec_driver_sql("CREATE TEMPORARY TABLE scratch (n integer)")
+            connection.exec_driver_sql("INSERT INTO scratch VALUES (%s)", [(1,), (2,), (3,)])
+            assert [s.split(" (")[0] for s in connection.scalars(prepared)] == [
+                "INSERT INTO scratch VALUES"
+            ]
+            assert connection.scalar(text("SHOW plan_cache_mode")) == "auto"
             assert connection.scalar(text("SHOW jit")) == "off"
