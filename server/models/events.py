@@ -197,8 +197,19 @@ class PersonLastPassage(Model):
             )
             for person in ("worker_id", "visitor_id")
         ),
-        # The enterprise's people whose latest record falls in a time range (presence, roll call).
-        Index("ix_person_last_passage_enterprise_corrected", "enterprise_id", "corrected_at"),
+        # The enterprise's people whose latest record falls in a time range (presence, roll call),
+        # read from the index alone: on SQLite, presence's counts over 26,000 people on site
+        # took 105 ms looking each row up, 54 ms without.
+        Index(
+            "ix_person_last_passage_enterprise_corrected_covering",
+            "enterprise_id",
+            "corrected_at",
+            "direction",
+            "gate_id",
+            "worker_id",
+            "visitor_id",
+            "visitor_pass_id",
+        ),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from server import last_passage
 from server.extensions import db
@@ -131,9 +131,17 @@ def test_a_person_whose_latest_passage_is_after_now_is_judged_by_their_events(
         push_events(device, [new])
     inside = [PersonLastPassage.enterprise_id == enterprise.id]
     # The exit five minutes ahead (within the tolerance) has not happened yet at NOW.
-    rows = db.session.execute(last_entries(inside, now=NOW, since=NOW - timedelta(days=1))).all()
+    day = NOW - timedelta(days=1)
+    rows = db.session.execute(last_entries(inside, true(), now=NOW, since=day)).all()
     assert [row.worker_id for row in rows] == [worker.id]
+    # Bounded above too (an overdue list): the entry found among their events is kept or not.
+    for before, found in (
+        (NOW - timedelta(minutes=20), [worker.id]),
+        (NOW - timedelta(hours=1), []),
+    ):
+        rows = db.session.execute(
+            last_entries(inside, true(), now=NOW, since=day, before=before)
+        ).all()
+        assert [row.worker_id for row in rows] == found
     later = NOW + timedelta(minutes=10)
-    assert not db.session.execute(
-        last_entries(inside, now=later, since=NOW - timedelta(days=1))
-    ).all()
+    assert not db.session.execute(last_entries(inside, true(), now=later, since=day)).all()

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, literal, select, true
 
 from server.clock import local_day_bounds
 from server.extensions import db
@@ -63,8 +63,9 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
     """
     cutoff = now - timedelta(hours=shift_hours)
     kept = [events_of(user, PersonLastPassage)]
+    workers = events_of(user, Worker)
     since = cutoff - OVERDUE_LOOKBACK
-    latest = last_entries(kept, now=now, since=since).order_by(None).subquery()
+    latest = last_entries(kept, workers, now=now, since=since).order_by(None).subquery()
     on_site = latest.c.at >= cutoff
     expired = latest.c.valid_until < now
     # Flagged in a subquery and grouped by the flags' names: PostgreSQL cannot tell two binds of
@@ -89,13 +90,24 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
                 by_department[row.department or ""] += row.n
     gates = gate_labels(user)
 
-    def listing(where: ColumnElement[bool], total: int) -> Listing:
+    def listing(among: Subquery, where: ColumnElement[bool], total: int) -> Listing:
         rows = list(
             db.session.execute(
-                select(latest).where(where).order_by(latest.c.at.desc()).limit(LIST_LIMIT)
+                select(among).where(where).order_by(among.c.at.desc()).limit(LIST_LIMIT)
             )
         )
         return Listing(people=named_people(user, rows, gates), total=total)
+
+    # Each list reads the kept rows its people can be among, not everyone's filtered after. They
+    # are few: each worker is looked up by key, not among the enterprise's.
+    overdue = (
+        last_entries(kept, true(), now=now, since=since, before=cutoff).order_by(None).subquery()
+    )
+    # A pass is a visitor's, and a visitor's row is keyed by the visitor alone.
+    visitors = [PersonLastPassage.worker_id.is_(None), PersonLastPassage.visitor_id.is_not(None)]
+    with_passes = (
+        last_entries([*kept, *visitors], true(), now=now, since=since).order_by(None).subquery()
+    )
 
     def newest_on_site() -> Listing:
         # The first LIST_LIMIT of tens of thousands: chosen by time alone, then joined to their
@@ -108,7 +120,7 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
             .limit(LIST_LIMIT)
             .subquery()
         )
-        rows = list(db.session.execute(with_department_and_pass(newest)))
+        rows = list(db.session.execute(with_department_and_pass(newest, workers)))
         return Listing(people=named_people(user, rows, gates), total=totals["on_site"])
 
     gate_counts: Counter[str] = Counter()
@@ -118,8 +130,8 @@ def presence(user: User, *, now: datetime, shift_hours: float) -> Presence:
         now=now,
         shift_hours=shift_hours,
         on_site=newest_on_site(),
-        overdue=listing(~on_site, totals["overdue"]),
-        expired_passes=listing(expired, totals["expired"]),
+        overdue=listing(overdue, true(), totals["overdue"]),
+        expired_passes=listing(with_passes, with_passes.c.valid_until < now, totals["expired"]),
         by_gate=sorted(gate_counts.items()),
         by_department=sorted(by_department.items()),
         visitors_on_site=totals["visitors"],
@@ -149,7 +161,10 @@ def export_presence_rows(
     """
     cutoff = now - timedelta(hours=shift_hours)
     latest = last_entries(
-        [events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK
+        [events_of(user, PersonLastPassage)],
+        events_of(user, Worker),
+        now=now,
+        since=cutoff - OVERDUE_LOOKBACK,
     ).subquery()
     query = (
         select(

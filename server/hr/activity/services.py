@@ -161,10 +161,10 @@ def _person_clause(user: User, text: str) -> Any:
 
 
 def events_of(
-    user: User, model: type[GateEvent | PersonLastPassage] = GateEvent
+    user: User, model: type[GateEvent | PersonLastPassage | Worker] = GateEvent
 ) -> ColumnElement[bool]:
-    """The user's events (or their people's latest passages, with `model`): access.py's scope,
-    plus the equality the log's index is walked by.
+    """The user's events (or their people's latest passages, or their workers, with `model`):
+    access.py's scope, plus the equality the log's index is walked by.
 
     scope_clause reads `enterprise_id IN (SELECT ...)`, which SQLite cannot follow in the order of
     the (enterprise_id, occurred_at, id) index, so every page would sort the enterprise's whole

@@ -21,7 +21,15 @@ from server.access import scoped
 from server.audit import record_audit
 from server.extensions import db
 from server.hr.activity.services import events_of
-from server.models import Device, Gate, PersonLastPassage, RollCall, RollCallEntry, User
+from server.models import (
+    Device,
+    Gate,
+    PersonLastPassage,
+    RollCall,
+    RollCallEntry,
+    User,
+    Worker,
+)
 from server.presence import OVERDUE_LOOKBACK, gate_labels, last_entries, named_people
 from server.text import fold
 from sync.store import DeviceContext
@@ -143,7 +151,10 @@ def people_inside(user: User, *, now: datetime, shift_hours: float) -> Inside:
     ticked off in a roll call started after `now` − CURRENT_ROLL_CALLS."""
     cutoff = now - timedelta(hours=shift_hours)
     latest = last_entries(
-        [events_of(user, PersonLastPassage)], now=now, since=cutoff - OVERDUE_LOOKBACK
+        [events_of(user, PersonLastPassage)],
+        events_of(user, Worker),
+        now=now,
+        since=cutoff - OVERDUE_LOOKBACK,
     )
     ticked = _ticks(user, since=now - CURRENT_ROLL_CALLS).with_only_columns(
         RollCallEntry.person_key

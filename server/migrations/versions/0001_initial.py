@@ -544,8 +544,16 @@ def upgrade():
     )
     with op.batch_alter_table("person_last_passage", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_person_last_passage_enterprise_corrected",
-            ["enterprise_id", "corrected_at"],
+            "ix_person_last_passage_enterprise_corrected_covering",
+            [
+                "enterprise_id",
+                "corrected_at",
+                "direction",
+                "gate_id",
+                "worker_id",
+                "visitor_id",
+                "visitor_pass_id",
+            ],
             unique=False,
         )
         batch_op.create_index(
@@ -982,7 +990,7 @@ def downgrade():
             postgresql_where=sa.text("visitor_id IS NOT NULL"),
             sqlite_where=sa.text("visitor_id IS NOT NULL"),
         )
-        batch_op.drop_index("ix_person_last_passage_enterprise_corrected")
+        batch_op.drop_index("ix_person_last_passage_enterprise_corrected_covering")
 
     op.drop_table("person_last_passage")
     with op.batch_alter_table("enrolment_code", schema=None) as batch_op:
