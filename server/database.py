@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from collections.abc import Collection
 from typing import Any, cast
 
 from sqlalchemy import ARRAY, ColumnElement, any_, event, literal
@@ -68,27 +67,3 @@ def among(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[b
     if dialect == "postgresql":
         return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
     return cast(ColumnElement[bool], column.in_(values))
-
-
-def driver_encoders(dialect: str) -> tuple[Callable[[str], Any], Callable[[datetime], Any]]:
-    """How an id (a UUID in canonical text) and a UTC time go to the driver when a hot write
-    bypasses SQLAlchemy's types, stored as those types store them."""
-    if dialect == "sqlite":
-        # UUIDs as 32 hex digits, times as naive UTC text.
-        return _hex_uuid, _sqlite_time
-    # psycopg sends str with an unknown type, so PostgreSQL casts it to uuid.
-    return str, _naive_utc
-
-
-def _hex_uuid(value: str) -> str:
-    # Ids come in canonical form (str(uuid.UUID(...))), so dropping the dashes is exact.
-    return value.replace("-", "")
-
-
-def _sqlite_time(moment: datetime) -> str:
-    # SQLAlchemy's own text form: four-digit year, always six fractional digits.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)

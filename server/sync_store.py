@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, or_, select, update
@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from server import last_passage
-from server.database import driver_encoders
 from server.models import (
     DeclarationAnswer,
     Device,
@@ -253,9 +252,9 @@ class SqlSyncStore:
                 stored = connection.exec_driver_sql(sql + " RETURNING id", head + tail)
                 if stored.first() is None:
                     existing |= self.stored_hashes([row.id])
-            last_passage.record_stored(
-                connection, (_passage(row) for row in rows if row.id not in existing)
-            )
+            inserted_ids = [uuid.UUID(row.id) for row in rows if row.id not in existing]
+            if inserted_ids:
+                last_passage.record_stored(connection, GateEvent.id.in_(inserted_ids))
             return existing
         if connection.dialect.name == "sqlite":
             # One statement for the batch: executemany steps SQLite once per row, giving up and
@@ -265,19 +264,16 @@ class SqlSyncStore:
         else:
             # psycopg pipelines an executemany; PostgreSQL plans one 500-row VALUES far slower.
             inserted = connection.exec_driver_sql(sql, [head + tail for head in staged.encoded])
-        existing = {}
-        if inserted.rowcount != len(rows):
-            # A row already there under another push (or none) kept its own: this one stored
-            # exactly the rest.
-            query = select(GateEvent.id, GateEvent.content_hash).where(
-                GateEvent.id.in_([uuid.UUID(row.id) for row in rows]),
-                or_(GateEvent.batch_id != batch_ref, GateEvent.batch_id.is_(None)),
-            )
-            existing = {str(event_id): stored for event_id, stored in self._core.execute(query)}
-        last_passage.record_stored(
-            connection, (_passage(row) for row in rows if row.id not in existing)
+        if inserted.rowcount:
+            # This push's batch holds exactly the rows it stored: a row already there kept its own.
+            last_passage.record_stored(connection, GateEvent.batch_id == batch_ref)
+        if inserted.rowcount == len(rows):
+            return {}
+        query = select(GateEvent.id, GateEvent.content_hash).where(
+            GateEvent.id.in_([uuid.UUID(row.id) for row in rows]),
+            or_(GateEvent.batch_id != batch_ref, GateEvent.batch_id.is_(None)),
         )
-        return existing
+        return {str(event_id): content_hash for event_id, content_hash in self._core.execute(query)}
 
     def stored_hashes(self, ids: Iterable[str]) -> dict[str, str]:
         query = select(GateEvent.id, GateEvent.content_hash).where(
@@ -551,8 +547,14 @@ def _event_insert(dialect: str, rows: int = 1) -> str:
 
 def _event_encoder(dialect: str) -> _Encoder:
     """Encodes one row for `_event_insert`, all but its last two columns."""
-    # psycopg sends the JSON text with an unknown type too: PostgreSQL casts it to json.
-    event_id, moment = driver_encoders(dialect)
+    event_id: Callable[[str], str]
+    moment: Callable[[datetime], object]
+    if dialect == "sqlite":
+        # As SQLAlchemy stores them on SQLite: UUIDs as 32 hex digits, times as naive UTC text.
+        event_id, moment = _hex_uuid, _sqlite_time
+    else:
+        # psycopg sends str with an unknown type, so PostgreSQL casts it to uuid and json.
+        event_id, moment = str, _naive_utc
 
     # Every row of a delivery was received at one instant: it is encoded once.
     received: dict[datetime, object] = {}
@@ -593,17 +595,18 @@ def _event_encoder(dialect: str) -> _Encoder:
     return encode
 
 
-def _passage(row: EventRow) -> last_passage.StoredEvent:
-    return last_passage.StoredEvent(
-        row.id,
-        row.enterprise_id,
-        row.worker_id,
-        row.visitor_id,
-        row.pass_id,
-        row.gate_id,
-        row.direction,
-        row.corrected_at,
-    )
+def _hex_uuid(value: str) -> str:
+    # The engine hands ids in canonical form (str(uuid.UUID(...))), so dropping the dashes is exact.
+    return value.replace("-", "")
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # SQLAlchemy's own text form: four-digit year, always six fractional digits.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def recount_seqs_stored(session: Session | scoped_session[Any]) -> None:

@@ -178,21 +178,7 @@ def make_event(
     db.session.add(event)
     db.session.flush()
     # And the person's latest passage, as the store keeps it.
-    last_passage.record_stored(
-        db.session.connection(),
-        [
-            last_passage.StoredEvent(
-                str(event.id),
-                event.enterprise_id,
-                event.worker_id,
-                event.visitor_id,
-                event.visitor_pass_id,
-                event.gate_id,
-                event.direction,
-                event.corrected_at,
-            )
-        ],
-    )
+    last_passage.record_stored(db.session.connection(), GateEvent.id == event.id)
     return _save(event)
 
 
