@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     ColumnElement,
     Select,
@@ -38,8 +39,10 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    null,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
@@ -391,12 +394,59 @@ def _epoch_micros(at: ColumnElement[datetime]) -> ColumnElement[int]:
     return seconds * 1_000_000 + sql_cast(func.substr(at, 21, 6), BigInteger)
 
 
+def _single_stays(
+    criteria: Sequence[ColumnElement[bool]], *, read: tuple[datetime, datetime], shift: timedelta
+) -> CTE:
+    """Each person named (a worker or a visitor) with events in `read`: worker_id, visitor_id,
+    `single` if those events are one entry and after it, within a shift, one exit, and that
+    stay (entered_at, gate_in, left_at, gate_out; only of use if `single`).
+
+    One grouping, no window: the stay is the one `presence_intervals` makes of the two events.
+    A tie in time, or an exit a shift after the entry to within SQLite's millisecond, is not
+    single.
+    """
+    is_entry, is_exit = GateEvent.direction == "in", GateEvent.direction == "out"
+    # Each aggregate written once: SQLite does not see two of them alike, each with its own
+    # parameters, and would add up both.
+    grouped = (
+        select(
+            GateEvent.worker_id,
+            GateEvent.visitor_id,
+            func.count().label("events"),
+            func.count(case((is_entry, 1))).label("entries"),
+            func.min(case((is_entry, GateEvent.corrected_at))).label("entered_at"),
+            func.max(case((is_entry, GateEvent.gate_id))).label("gate_in"),
+            func.max(case((is_exit, GateEvent.corrected_at))).label("left_at"),
+            func.max(case((is_exit, GateEvent.gate_id))).label("gate_out"),
+        )
+        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
+        .group_by(GateEvent.worker_id, GateEvent.visitor_id)
+        .subquery()
+    )
+    g = grouped.c
+    single = and_(
+        g.events == 2,
+        g.entries == 1,
+        g.entered_at < g.left_at,
+        g.left_at <= _shifted(g.entered_at, shift),
+    )
+    return (
+        select(
+            *(g[name] for name in ("worker_id", "visitor_id", "entered_at", "gate_in")),
+            *(g[name] for name in ("left_at", "gate_out")),
+            single.label("single"),
+        )
+        .cte("people")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+
+
 def stays_overlapping(
     criteria: Sequence[ColumnElement[bool]],
     spans: Sequence[tuple[datetime, datetime]],
     *,
     shift: timedelta,
-) -> Subquery:
+) -> CTE:
     """What it takes to know how long everyone named (a worker or a visitor) stayed within
     `spans` (in time order, none overlapping another), in rows of two kinds.
 
@@ -409,15 +459,33 @@ def stays_overlapping(
     earliest `start`. Anyone else comes as all their events within a shift of the spans with the
     other columns None, for `presence_intervals` to pair, as if only those had been read. On a
     large site most people pair every passage, so the rules run in Python for the few who do
-    not and SQL adds up the rest. Columns: id, worker_id, visitor_id, corrected_at, direction,
-    gate_id, after_at, after_gate, start, micros, first_at.
+    not and SQL adds up the rest.
+
+    Most people there have one entry and one exit, a stay found by grouping their events (its
+    row's `id` is None); only the others' events go through the window functions, which cost
+    SQLite a pass over every event they read each. Columns: id, worker_id, visitor_id,
+    corrected_at, direction, gate_id, after_at, after_gate, start, micros, first_at.
     """
     low, high = spans[0][0], max(end for _start, end in spans)
     near = (low - shift, high + shift)
-    person = (GateEvent.worker_id, GateEvent.visitor_id)
+    named = [*criteria, or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None))]
+    people = _single_stays(named, read=near, shift=shift)
+    p = people.c
+    others = select(p.worker_id).where(~p.single)
     events, irregular_event = _neighboured(
-        [*criteria, or_(GateEvent.worker_id.is_not(None), GateEvent.visitor_id.is_not(None))],
-        person,
+        [
+            *named,
+            or_(
+                GateEvent.worker_id.in_(others.where(p.worker_id.is_not(None))),
+                and_(
+                    GateEvent.worker_id.is_(None),
+                    GateEvent.visitor_id.in_(
+                        others.with_only_columns(p.visitor_id).where(p.worker_id.is_(None))
+                    ),
+                ),
+            ),
+        ],
+        (GateEvent.worker_id, GateEvent.visitor_id),
         read=near,
         entries=(near[0], high),
         exits=(low, near[1]),
@@ -426,54 +494,75 @@ def stays_overlapping(
         after_gate=True,
     )
     e = events.c
-    people = (e.worker_id, e.visitor_id)
-    irregular = func.max(case((irregular_event, 1), else_=0)).over(partition_by=people)
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    later, earlier = (func.greatest, func.least) if postgresql else (func.max, func.min)
-    # Each span's share of the stay an entry opens; a person's other rows add nothing.
-    shares = [
-        (
-            and_(
-                e.direction == "in",
-                e.after == "out",
-                e.corrected_at < end,
-                e.after_at > start,
-            ),
-            later(e.corrected_at, literal(start, UTCDateTime()), type_=UTCDateTime()),
-            earlier(e.after_at, literal(end, UTCDateTime()), type_=UTCDateTime()),
-        )
-        for start, end in spans
-    ]
-    micros = sum(
-        (
-            case((shares_span, _epoch_micros(to) - _epoch_micros(since)), else_=0)
-            for shares_span, since, to in shares
-        ),
-        start=literal(0),
+    people_partition = (e.worker_id, e.visitor_id)
+    irregular = func.max(case((irregular_event, 1), else_=0)).over(partition_by=people_partition)
+    micros, first = _shares(
+        and_(e.direction == "in", e.after == "out"), e.corrected_at, e.after_at, spans
     )
-    first = case(*((shares_span, since) for shares_span, since, _to in shares))
     marked = select(
         *(e[name] for name in ("id", "worker_id", "visitor_id", "corrected_at", "direction")),
         *(e[name] for name in ("gate_id", "after_at", "after_gate")),
         first.label("start"),
         irregular.label("irregular"),
-        sql_cast(func.sum(micros).over(partition_by=people), BigInteger).label("micros"),
-        func.min(first).over(partition_by=people).label("first_at"),
+        sql_cast(func.sum(micros).over(partition_by=people_partition), BigInteger).label("micros"),
+        func.min(first).over(partition_by=people_partition).label("first_at"),
     ).subquery()
     m = marked.c
     paired = m.irregular == 0
+    windowed = select(
+        *(m[name] for name in ("id", "worker_id", "visitor_id", "corrected_at", "direction")),
+        m.gate_id,
+        *(
+            case((paired, m[name])).label(name)
+            for name in ("after_at", "after_gate", "start", "micros", "first_at")
+        ),
+    ).where(or_(and_(paired, m.start.is_not(None)), m.irregular == 1))
+    single_micros, single_first = _shares(true(), p.entered_at, p.left_at, spans)
+    single = select(
+        null().label("id"),
+        p.worker_id,
+        p.visitor_id,
+        p.entered_at.label("corrected_at"),
+        literal("in").label("direction"),
+        p.gate_in.label("gate_id"),
+        p.left_at.label("after_at"),
+        p.gate_out.label("after_gate"),
+        single_first.label("start"),
+        sql_cast(single_micros, BigInteger).label("micros"),
+        single_first.label("first_at"),
+    ).where(p.single, single_first.is_not(None))
     return (
-        select(
-            *(m[name] for name in ("id", "worker_id", "visitor_id", "corrected_at", "direction")),
-            m.gate_id,
-            *(
-                case((paired, m[name])).label(name)
-                for name in ("after_at", "after_gate", "start", "micros", "first_at")
-            ),
-        )
-        .where(or_(and_(paired, m.start.is_not(None)), m.irregular == 1))
-        .subquery()
+        union_all(windowed, single).cte("stays").prefix_with("MATERIALIZED", dialect="postgresql")
     )
+
+
+def _shares(
+    is_stay: ColumnElement[bool],
+    since: ColumnElement[datetime],
+    until: ColumnElement[datetime],
+    spans: Sequence[tuple[datetime, datetime]],
+) -> tuple[ColumnElement[int], ColumnElement[datetime]]:
+    """How much of the stay from `since` to `until` (where `is_stay` holds) lies within `spans`,
+    in microseconds, and the earliest moment it shares with one of them (None if none)."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    later, earlier = (func.greatest, func.least) if postgresql else (func.max, func.min)
+    shares = [
+        (
+            and_(is_stay, since < end, until > start),
+            later(since, literal(start, UTCDateTime()), type_=UTCDateTime()),
+            earlier(until, literal(end, UTCDateTime()), type_=UTCDateTime()),
+        )
+        for start, end in spans
+    ]
+    micros = sum(
+        (
+            case((shares_span, _epoch_micros(to) - _epoch_micros(share_start)), else_=0)
+            for shares_span, share_start, to in shares
+        ),
+        start=literal(0),
+    )
+    first = case(*((shares_span, share_start) for shares_span, share_start, _to in shares))
+    return micros, first
 
 
 def last_passage(

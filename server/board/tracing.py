@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, and_, case, func, or_, select, text
+from sqlalchemy import CTE, ColumnElement, Select, String, and_, func, or_, select, text
 from sqlalchemy import cast as sql_cast
 
 from server.access import scope_clause, scoped
@@ -189,15 +189,15 @@ def _contacts_at(
         # took 500-1,200 ms, in 32 MB 360-520 ms. LOCAL: for this request's transaction only.
         db.session.execute(text("SET LOCAL work_mem = '32MB'"))
     here = [scope_clause(GateEvent, user), GateEvent.enterprise_id == enterprise_id]
-    stays = stays_overlapping(here, [(i.start, i.end) for i in mine], shift=shift)
+    stays = stays_overlapping([*here, _not(me)], [(i.start, i.end) for i in mine], shift=shift)
     paired: dict[PersonKey, list[Overlap]] = defaultdict(list)
     events: dict[PersonKey, list[Any]] = defaultdict(list)
     total = 0
-    for row in db.session.execute(_ranked(user, stays, me, limit)):
+    for row in db.session.execute(_ranked(user, stays, limit)):
+        total = row.total
         if row.micros is None:
             events[_person_key(row)].append(row)
             continue
-        total = row.total
         theirs = Interval(row.corrected_at, row.after_at, str(row.gate_id), str(row.after_gate))
         paired[_person_key(row)] += overlaps(mine, [theirs])
     # Records of people nobody has named yet are few; each text is paired as one person.
@@ -224,75 +224,97 @@ def _contacts_at(
     return found, total + sum(1 for f in found if f.key not in paired)
 
 
-def _ranked(user: User, stays: Subquery, me: PersonKey, limit: int | None) -> Select[Any]:
-    """`stays` (see `stays_overlapping`) but for `me`, and of the people whose passages pair only
-    the first `limit` as the page lists contacts (all without a limit); `total` counts them all.
+def _not(me: PersonKey) -> ColumnElement[bool]:
+    """The events of anyone but `me`."""
+    kind, person_id = me
+    if kind == "worker":
+        return func.coalesce(GateEvent.worker_id, 0) != int(person_id)
+    return or_(
+        GateEvent.worker_id.is_not(None), func.coalesce(GateEvent.visitor_id, 0) != int(person_id)
+    )
 
-    Names break ties, so they are read here, but only for the people still in the running
-    (fewer than `limit` ahead of them): a factory's whole shift may tie for the longest overlap.
+
+def _ranked(user: User, stays: CTE, limit: int | None) -> Select[Any]:
+    """`stays` (see `stays_overlapping`), of the people whose passages pair only the rows of the
+    first `limit` as the page lists contacts (all without a limit); `total` counts them all.
+
+    Names break ties, so they are read here, but only for the people still in the running (none
+    of them behind the `limit`-th by overlap and start): a factory's whole shift may tie for the
+    longest overlap. Those are ranked by one sort that keeps the first `limit`, where a window
+    over every stay took three sorts.
     """
     s = stays.c
-    kind, person_id = me
-    not_me = (
-        func.coalesce(s.worker_id, 0) != int(person_id)
-        if kind == "worker"
-        else or_(s.worker_id.is_not(None), func.coalesce(s.visitor_id, 0) != int(person_id))
-    )
-    # Longest first; `minutes` negated so that the running count and the ties share one sort.
-    paired, minutes = s.micros.is_not(None), -(s.micros // 60_000_000)
     # A person's overlaps do not overlap one another: one of them starts at `first_at`.
-    person = case((s.start == s.first_at, 1), else_=0)
-    ranked = (
+    people = (
         select(
-            stays,
-            func.sum(person).over(partition_by=paired).label("total"),
-            func.sum(person)
-            .over(partition_by=paired, order_by=(minutes, s.first_at))
-            .label("up_to"),
-            func.sum(person).over(partition_by=(paired, minutes, s.first_at)).label("tied"),
+            s.worker_id,
+            s.visitor_id,
+            (-(s.micros // 60_000_000)).label("minutes"),  # longest first
+            s.first_at,
         )
-        .where(not_me)
+        .where(s.micros.is_not(None), s.start == s.first_at)
         .subquery()
     )
-    r = ranked.c
+    p = people.c
+    total = select(func.count()).select_from(people).scalar_subquery()
     if limit is None:
-        return select(ranked)
-    running = select(ranked).where(or_(r.micros.is_(None), r.up_to - r.tied < limit)).subquery()
-    c = running.c
+        return select(stays, total.label("total"))
+    cut = (
+        select(p.minutes, p.first_at)
+        .order_by(p.minutes, p.first_at)
+        .offset(limit - 1)
+        .limit(1)
+        .cte("cut")
+    )
+    cut_minutes = select(cut.c.minutes).scalar_subquery()
+    in_the_running = or_(
+        cut_minutes.is_(None),
+        p.minutes < cut_minutes,
+        and_(p.minutes == cut_minutes, p.first_at <= select(cut.c.first_at).scalar_subquery()),
+    )
     name: ColumnElement[str] = func.coalesce(
         Worker.full_name,
         Visitor.full_name,
-        sql_cast(func.coalesce(c.worker_id, c.visitor_id), String),
+        sql_cast(func.coalesce(p.worker_id, p.visitor_id), String),
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Python's order of texts, as SQLite's own is.
         name = name.collate("C")
-    rank = func.dense_rank().over(
-        partition_by=c.micros.is_(None),
-        order_by=(
-            c.up_to,
-            name,
-            c.worker_id.is_not(None),
-            func.coalesce(c.worker_id, c.visitor_id),
-        ),
-    )
-    named = (
-        select(running, rank.label("rank"))
+    shown = (
+        select(p.worker_id, p.visitor_id)
         .select_from(
-            running.outerjoin(
-                Worker, and_(Worker.id == c.worker_id, scope_clause(Worker, user))
+            people.outerjoin(
+                Worker, and_(Worker.id == p.worker_id, scope_clause(Worker, user))
             ).outerjoin(
                 Visitor,
                 and_(
-                    c.worker_id.is_(None),
-                    Visitor.id == c.visitor_id,
+                    p.worker_id.is_(None),
+                    Visitor.id == p.visitor_id,
                     scope_clause(Visitor, user),
                 ),
             )
         )
-        .subquery()
+        .where(in_the_running)
+        .order_by(
+            p.minutes,
+            p.first_at,
+            name,
+            p.worker_id.is_not(None),
+            func.coalesce(p.worker_id, p.visitor_id),
+        )
+        .limit(limit)
+        .cte("shown")
     )
-    return select(named).where(or_(named.c.micros.is_(None), named.c.rank <= limit))
+    return select(stays, total.label("total")).where(
+        or_(
+            s.micros.is_(None),
+            s.worker_id.in_(select(shown.c.worker_id).where(shown.c.worker_id.is_not(None))),
+            and_(
+                s.worker_id.is_(None),
+                s.visitor_id.in_(select(shown.c.visitor_id).where(shown.c.worker_id.is_(None))),
+            ),
+        )
+    )
 
 
 def _longest(found: list[_Found], limit: int | None) -> list[_Found]:
