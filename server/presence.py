@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -463,8 +463,9 @@ def stays_overlapping(
 
     Most people there have one entry and one exit, a stay found by grouping their events (its
     row's `id` is None); only the others' events go through the window functions, which cost
-    SQLite a pass over every event they read each. Columns: id, worker_id, visitor_id,
-    corrected_at, direction, gate_id, after_at, after_gate, start, micros, first_at.
+    SQLite a pass over every event they read each. A CTE, as a ranking reads it more than once.
+    Columns: id, worker_id, visitor_id, corrected_at, direction, gate_id, after_at, after_gate,
+    start, micros, first_at.
     """
     low, high = spans[0][0], max(end for _start, end in spans)
     near = (low - shift, high + shift)
@@ -545,24 +546,31 @@ def _shares(
     """How much of the stay from `since` to `until` (where `is_stay` holds) lies within `spans`,
     in microseconds, and the earliest moment it shares with one of them (None if none)."""
     postgresql = db.session.get_bind().dialect.name == "postgresql"
-    later, earlier = (func.greatest, func.least) if postgresql else (func.max, func.min)
+    later = func.greatest if postgresql else func.max
     shares = [
         (
             and_(is_stay, since < end, until > start),
             later(since, literal(start, UTCDateTime()), type_=UTCDateTime()),
-            earlier(until, literal(end, UTCDateTime()), type_=UTCDateTime()),
+            # A span's edges are counted here, not in SQL: most stays cover a traced one whole,
+            # and each of SQLite's date functions costs a microsecond a row.
+            case((until < end, _epoch_micros(until)), else_=_micros_since_epoch(end))
+            - case((since > start, _epoch_micros(since)), else_=_micros_since_epoch(start)),
         )
         for start, end in spans
     ]
     micros = sum(
-        (
-            case((shares_span, _epoch_micros(to) - _epoch_micros(share_start)), else_=0)
-            for shares_span, share_start, to in shares
-        ),
+        (case((shares_span, share), else_=0) for shares_span, _start, share in shares),
         start=literal(0),
     )
-    first = case(*((shares_span, share_start) for shares_span, share_start, _to in shares))
+    first = case(*((shares_span, share_start) for shares_span, share_start, _share in shares))
     return micros, first
+
+
+def _micros_since_epoch(at: datetime) -> ColumnElement[int]:
+    """`_epoch_micros` of a time known here, as a parameter."""
+    return literal(
+        (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1), BigInteger()
+    )
 
 
 def last_passage(
