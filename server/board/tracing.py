@@ -184,9 +184,10 @@ def _contacts_at(
     """
     low, high = mine[0].start, max(i.end for i in mine)
     if db.session.get_bind().dialect.name == "postgresql":
-        # The statement sorts a day's events at the enterprise (58,000 on a large site) three
-        # times; in PostgreSQL's default 4 MB the sorts spill to disk: at 30M events the page
-        # took 500-1,200 ms, in 32 MB 360-520 ms. LOCAL: for this request's transaction only.
+        # The statement groups a day's events at the enterprise (58,000 on a large site) in a
+        # hash table of 8 MB, at the edge of the default 4 MB times hash_mem_multiplier, beyond
+        # which it spills to disk (as sorts of those events did when they ranked them: at 30M
+        # events 500-1,200 ms, in 32 MB 360-520). LOCAL: for this request's transaction only.
         db.session.execute(text("SET LOCAL work_mem = '32MB'"))
     here = [scope_clause(GateEvent, user), GateEvent.enterprise_id == enterprise_id]
     stays = stays_overlapping([*here, _not(me)], [(i.start, i.end) for i in mine], shift=shift)
@@ -240,8 +241,8 @@ def _ranked(user: User, stays: CTE, limit: int | None) -> Select[Any]:
 
     Names break ties, so they are read here, but only for the people still in the running (none
     of them behind the `limit`-th by overlap and start): a factory's whole shift may tie for the
-    longest overlap. Those are ranked by one sort that keeps the first `limit`, where a window
-    over every stay took three sorts.
+    longest overlap. They are ranked by one sort that keeps only the first `limit`: window
+    functions over every stay sorted them all three times.
     """
     s = stays.c
     # A person's overlaps do not overlap one another: one of them starts at `first_at`.
