@@ -695,11 +695,19 @@ def _merged(
 def purged_seq_ranges(device_ids: list[int]) -> dict[tuple[int, int], list[tuple[int, int]]]:
     """{(device id, seq epoch): [(low, high), ...]} of seqs received and then purged."""
     ranges: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    # Columns, and the ids as one parameter: a province's 2,000 tablets each have a range after
+    # the first purge, and loading them as objects by 2,000 placeholders took 77 ms.
+    dialect = db.session.get_bind().dialect.name
     query = (
-        select(PurgedSeqRange)
-        .where(PurgedSeqRange.device_id.in_(device_ids))
+        select(
+            PurgedSeqRange.device_id,
+            PurgedSeqRange.seq_epoch,
+            PurgedSeqRange.low,
+            PurgedSeqRange.high,
+        )
+        .where(among(PurgedSeqRange.device_id, device_ids, dialect))
         .order_by(PurgedSeqRange.device_id, PurgedSeqRange.seq_epoch, PurgedSeqRange.low)
     )
-    for row in db.session.scalars(query):
-        ranges.setdefault((row.device_id, row.seq_epoch), []).append((row.low, row.high))
+    for device_id, epoch, low, high in db.session.execute(query):
+        ranges.setdefault((device_id, epoch), []).append((low, high))
     return ranges

@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, exists, func, literal, select, union_all
 
 from server.access import scope_clause
 from server.admin.config import Thresholds
+from server.database import among
 from server.extensions import db
 from server.models import (
     Device,
@@ -391,7 +392,7 @@ def _quarantined_seqs(device_ids: list[int]) -> dict[int, set[int]]:
         select(QuarantinedEvent.device_id, QuarantinedEvent.seq)
         .join(Device, Device.id == QuarantinedEvent.device_id)
         .where(
-            QuarantinedEvent.device_id.in_(device_ids),
+            among(QuarantinedEvent.device_id, device_ids, db.session.get_bind().dialect.name),
             QuarantinedEvent.seq.is_not(None),
             (Device.seq_reset_at.is_(None)) | (QuarantinedEvent.received_at >= Device.seq_reset_at),
         )
