@@ -8,16 +8,19 @@ the greater corrected time, then the greater id, the same on SQLite and PostgreS
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Insert,
     Select,
     String,
     and_,
+    bindparam,
     delete,
     func,
     or_,
@@ -39,6 +42,19 @@ def record_stored(connection: Connection, stored: ColumnElement[bool]) -> None:
     """Take in the events just stored (those matching `stored`): each person's latest of them
     replaces their row unless the row already holds a later one."""
     _upsert_latest(connection, stored)
+
+
+def record_batch(connection: Connection, batch_id: int) -> None:
+    """`record_stored` for the events one push stored (its batch holds exactly those): the
+    statements are built once, the batch their parameter. Built for each push, they cost more
+    than they take to run, under SQLite's write lock."""
+    for statement in _batch_upserts(connection.dialect.name):
+        connection.execute(statement, {"batch_id": batch_id})
+
+
+@functools.cache
+def _batch_upserts(dialect: str) -> tuple[Insert, ...]:
+    return tuple(_upserts(dialect, GateEvent.batch_id == bindparam("batch_id")))
 
 
 def recount(
@@ -83,11 +99,16 @@ def recount_all(connection: Connection) -> None:
 
 
 def _upsert_latest(connection: Connection, events: ColumnElement[bool]) -> None:
+    for statement in _upserts(connection.dialect.name, events):
+        connection.execute(statement)
+
+
+def _upserts(dialect: str, events: ColumnElement[bool]) -> Sequence[Insert]:
     # A worker's row and a visitor's row answer to different unique indexes, and one statement
     # names one conflict target. Rows go in key order, so two pushes naming the same people
     # lock their rows in the same order and never deadlock.
-    dialect = connection.dialect.name
     visitor_alone = and_(GateEvent.worker_id.is_(None), GateEvent.visitor_id.is_not(None))
+    statements = []
     for person, named in (
         ("worker_id", GateEvent.worker_id.is_not(None)),
         ("visitor_id", visitor_alone),
@@ -100,7 +121,7 @@ def _upsert_latest(connection: Connection, events: ColumnElement[bool]) -> None:
         )
         new = statement.excluded
         kept = PersonLastPassage.__table__.c
-        connection.execute(
+        statements.append(
             statement.on_conflict_do_update(
                 index_elements=[kept_person, kept.enterprise_id],
                 index_where=kept_person.is_not(None),
@@ -109,6 +130,7 @@ def _upsert_latest(connection: Connection, events: ColumnElement[bool]) -> None:
                 < tuple_(new.corrected_at, new.event_id),
             )
         )
+    return statements
 
 
 def _latest(dialect: str, person: str, events: ColumnElement[bool]) -> Select[Any]:

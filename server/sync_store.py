@@ -266,7 +266,7 @@ class SqlSyncStore:
             inserted = connection.exec_driver_sql(sql, [head + tail for head in staged.encoded])
         if inserted.rowcount:
             # This push's batch holds exactly the rows it stored: a row already there kept its own.
-            last_passage.record_stored(connection, GateEvent.batch_id == batch_ref)
+            last_passage.record_batch(connection, batch_ref)
         if inserted.rowcount == len(rows):
             return {}
         query = select(GateEvent.id, GateEvent.content_hash).where(
