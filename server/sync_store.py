@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from server import last_passage
+from server.database import among
 from server.models import (
     DeclarationAnswer,
     Device,
@@ -90,7 +91,7 @@ class SqlSyncStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        if self.session.get_bind().dialect.name != "sqlite":
+        if self._dialect != "sqlite":
             # READ COMMITTED takes a fresh snapshot per statement, so the push simply goes on in
             # the transaction that read the token: no extra commit, pool checkout and ping.
             with self._committed():
@@ -101,6 +102,10 @@ class SqlSyncStore:
         self.session.commit()
         with _sqlite_push_turn(self.session.get_bind().engine.url.database), self._committed():
             yield
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     @property
     def _core(self) -> Connection:
@@ -170,7 +175,8 @@ class SqlSyncStore:
         resolved: dict[SubjectRef, Resolution] = {}
         if wanted["badge"]:
             badges = select(Worker.id, Worker.active, Worker.badge_token).where(
-                Worker.enterprise_id == enterprise_id, Worker.badge_token.in_(wanted["badge"])
+                Worker.enterprise_id == enterprise_id,
+                among(Worker.badge_token, wanted["badge"], self._dialect),
             )
             for worker_id, active, token in self._core.execute(badges):
                 # Only a token asked for matches, so it is never NULL here.
@@ -178,7 +184,7 @@ class SqlSyncStore:
         if wanted["worker"]:
             ids = {int(value) for value in wanted["worker"]}
             workers = select(Worker.id, Worker.active).where(
-                Worker.enterprise_id == enterprise_id, Worker.id.in_(ids)
+                Worker.enterprise_id == enterprise_id, among(Worker.id, ids, self._dialect)
             )
             for worker_id, active in self._core.execute(workers):
                 resolved[("worker", str(worker_id))] = Resolution(
@@ -193,7 +199,8 @@ class SqlSyncStore:
                 VisitorPass.valid_from,
                 VisitorPass.valid_until,
             ).where(
-                VisitorPass.enterprise_id == enterprise_id, VisitorPass.token.in_(wanted["pass"])
+                VisitorPass.enterprise_id == enterprise_id,
+                among(VisitorPass.token, wanted["pass"], self._dialect),
             )
             for pass_id, visitor_id, token, active, valid_from, valid_until in self._core.execute(
                 passes
@@ -211,7 +218,7 @@ class SqlSyncStore:
         query = select(GateEvent.seq, GateEvent.id).where(
             GateEvent.device_id == device_id,
             GateEvent.seq_epoch == epoch,
-            GateEvent.seq.in_(list(seqs)),
+            among(GateEvent.seq, list(seqs), self._dialect),
         )
         owners = self._core.execute(query)
         return {seq: str(event_id) for seq, event_id in owners if seq is not None}
@@ -234,7 +241,7 @@ class SqlSyncStore:
         ).scalar_one()
 
     def stage_events(self, rows: list[EventRow]) -> StagedEvents:
-        encode = _event_encoder(self.session.get_bind().dialect.name)
+        encode = _event_encoder(self._dialect)
         return StagedEvents(rows, [encode(row) for row in rows])
 
     def insert_events(
