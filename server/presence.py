@@ -234,6 +234,7 @@ def _neighboured(
     now: datetime | None,
     after_gate: bool = False,
     earlier: datetime | None = None,
+    only: ColumnElement[bool] | None = None,
 ) -> tuple[Subquery, ColumnElement[bool]]:
     """The events in `read`, each with the next one of the same person (its gate too if asked),
     and a clause over them that holds on some event of each person any of whose entries in
@@ -243,7 +244,8 @@ def _neighboured(
     function costs SQLite a pass over every event read, so the previous event's time is never
     asked for. A person's first exit in `read` is judged on their latest event from `earlier`
     on, looked up alone, if `earlier` is given (workers only), and irregular if not. Without
-    `now`, an entry with nothing after it counts as irregular however recent.
+    `now`, an entry with nothing after it counts as irregular however recent. `only` narrows the
+    events read to some people's, not the lookup: each of their events is whole there.
     """
     order = (GateEvent.corrected_at, GateEvent.id)
 
@@ -265,6 +267,7 @@ def _neighboured(
             *gates,
         )
         .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
+        .where(*([] if only is None else [only]))
         .subquery()
     )
     e = events.c
@@ -326,7 +329,8 @@ def _entered_before(
         .limit(1)
         .scalar_subquery()
     )
-    return [or_(entered.is_(None), _shifted(entered, shift) < e.corrected_at)]
+    # Named once: written as "is NULL or earlier", both PostgreSQL and SQLite look it up twice.
+    return [func.coalesce(_shifted(entered, shift) < e.corrected_at, true())]
 
 
 def maybe_unpaired(
@@ -352,9 +356,11 @@ def maybe_unpaired(
     """
     named = [*criteria, GateEvent.worker_id.is_not(None)]
     read = (start - shift, end + shift)
+    unsettled = _not_plainly_paired(named, read=(start, read[1]), shift=shift, now=now)
     events, irregular = _neighboured(
         named,
         [GateEvent.worker_id],
+        only=GateEvent.worker_id.in_(select(unsettled.c.worker_id)),
         read=(start, read[1]),
         entries=(start, end),
         exits=(start, end),
@@ -382,6 +388,61 @@ def maybe_unpaired(
         GateEvent.corrected_at >= read[0],
         GateEvent.corrected_at < read[1],
         GateEvent.worker_id.in_(select(flagged.c.worker_id)),
+    )
+
+
+def _not_plainly_paired(
+    criteria: Sequence[ColumnElement[bool]],
+    *,
+    read: tuple[datetime, datetime],
+    shift: timedelta,
+    now: datetime,
+) -> CTE:
+    """The workers with events in `read` other than those whose events there plainly pair: an
+    entry still open (later than a shift before `now`), one stay, a stay and an open entry, or
+    two stays, each exit after its entry within a shift, no two events at one moment.
+
+    One grouping, no window: on a large site nearly everyone's day is one of these, and the
+    window functions that judge the rest cost SQLite a pass over every event they read each.
+    """
+    is_entry, is_exit = GateEvent.direction == "in", GateEvent.direction == "out"
+    # Each aggregate written once: SQLite does not see two of them alike, each with its own
+    # parameters, and would add up both.
+    grouped = (
+        select(
+            GateEvent.worker_id,
+            func.count().label("events"),
+            func.count(case((is_entry, 1))).label("entries"),
+            func.min(case((is_entry, GateEvent.corrected_at))).label("first_in"),
+            func.max(case((is_entry, GateEvent.corrected_at))).label("last_in"),
+            func.min(case((is_exit, GateEvent.corrected_at))).label("first_out"),
+            func.max(case((is_exit, GateEvent.corrected_at))).label("last_out"),
+        )
+        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
+        .group_by(GateEvent.worker_id)
+        .subquery()
+    )
+    g = grouped.c
+    still_open = g.last_in > now - shift
+    first_stay = and_(g.first_in < g.first_out, g.first_out <= _shifted(g.first_in, shift))
+    plainly_paired = or_(
+        and_(g.events == 1, g.entries == 1, still_open),
+        and_(g.events == 2, g.entries == 1, first_stay),
+        and_(g.events == 3, g.entries == 2, first_stay, g.first_out < g.last_in, still_open),
+        and_(
+            g.events == 4,
+            g.entries == 2,
+            first_stay,
+            g.first_out < g.last_in,
+            g.last_in < g.last_out,
+            g.last_out <= _shifted(g.last_in, shift),
+        ),
+    )
+    return (
+        select(g.worker_id)
+        .where(~plainly_paired)
+        .cte("unsettled")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
 
 
