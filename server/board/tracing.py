@@ -8,8 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, String, and_, func, or_, select, text
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
 
 from server.access import scope_clause, scoped
 from server.audit import record_audit
@@ -194,7 +206,7 @@ def _contacts_at(
     paired: dict[PersonKey, list[Overlap]] = defaultdict(list)
     events: dict[PersonKey, list[Any]] = defaultdict(list)
     total = 0
-    for row in db.session.execute(_ranked(user, stays, limit)):
+    for row in db.session.execute(_ranked(user, enterprise_id, stays, limit)):
         total = row.total
         if row.micros is None:
             events[_person_key(row)].append(row)
@@ -235,14 +247,15 @@ def _not(me: PersonKey) -> ColumnElement[bool]:
     )
 
 
-def _ranked(user: User, stays: CTE, limit: int | None) -> Select[Any]:
-    """`stays` (see `stays_overlapping`), of the people whose passages pair only the rows of the
-    first `limit` as the page lists contacts (all without a limit); `total` counts them all.
+def _ranked(user: User, enterprise_id: int, stays: CTE, limit: int | None) -> Select[Any]:
+    """`stays` (see `stays_overlapping`) at the enterprise, of the people whose passages pair
+    only the rows of those who may be among the first `limit` as the page lists contacts (all
+    without a limit); `total` counts them all.
 
-    Names break ties, so they are read here, but only for the people still in the running (none
-    of them behind the `limit`-th by overlap and start): a factory's whole shift may tie for the
-    longest overlap. They are ranked by one sort that keeps only the first `limit`: window
-    functions over every stay sorted them all three times.
+    Everyone ahead of the `limit`-th by overlap and start is among them. Names break the ties
+    with the `limit`-th, and a factory's whole shift may tie for the longest overlap: of the
+    tied, the first `limit` workers and the first `limit` visitors by name are kept, for Python
+    to rank with the rest (see `_longest`).
     """
     s = stays.c
     # A person's overlaps do not overlap one another: one of them starts at `first_at`.
@@ -268,44 +281,22 @@ def _ranked(user: User, stays: CTE, limit: int | None) -> Select[Any]:
         .cte("cut")
     )
     cut_minutes = select(cut.c.minutes).scalar_subquery()
-    in_the_running = or_(
-        cut_minutes.is_(None),
-        p.minutes < cut_minutes,
-        and_(p.minutes == cut_minutes, p.first_at <= select(cut.c.first_at).scalar_subquery()),
-    )
-    name: ColumnElement[str] = func.coalesce(
-        Worker.full_name,
-        Visitor.full_name,
-        sql_cast(func.coalesce(p.worker_id, p.visitor_id), String),
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Python's order of texts, as SQLite's own is.
-        name = name.collate("C")
-    shown = (
-        select(p.worker_id, p.visitor_id)
-        .select_from(
-            people.outerjoin(
-                Worker, and_(Worker.id == p.worker_id, scope_clause(Worker, user))
-            ).outerjoin(
-                Visitor,
-                and_(
-                    p.worker_id.is_(None),
-                    Visitor.id == p.visitor_id,
-                    scope_clause(Visitor, user),
-                ),
-            )
+    cut_first_at = select(cut.c.first_at).scalar_subquery()
+    ahead = select(p.worker_id, p.visitor_id).where(
+        or_(
+            cut_minutes.is_(None),
+            p.minutes < cut_minutes,
+            and_(p.minutes == cut_minutes, p.first_at < cut_first_at),
         )
-        .where(in_the_running)
-        .order_by(
-            p.minutes,
-            p.first_at,
-            name,
-            p.worker_id.is_not(None),
-            func.coalesce(p.worker_id, p.visitor_id),
-        )
-        .limit(limit)
-        .cte("shown")
     )
+    tied = select(p.worker_id, p.visitor_id).where(
+        p.minutes == cut_minutes, p.first_at == cut_first_at
+    )
+    shown = union_all(
+        ahead,
+        _first_by_name(user, Worker, enterprise_id, tied.where(p.worker_id.is_not(None)), limit),
+        _first_by_name(user, Visitor, enterprise_id, tied.where(p.worker_id.is_(None)), limit),
+    ).cte("shown")
     return select(stays, total.label("total")).where(
         or_(
             s.micros.is_(None),
@@ -316,6 +307,41 @@ def _ranked(user: User, stays: CTE, limit: int | None) -> Select[Any]:
             ),
         )
     )
+
+
+def _first_by_name(
+    user: User,
+    model: type[Worker] | type[Visitor],
+    enterprise_id: int,
+    tied: Select[Any],
+    limit: int,
+) -> Select[Any]:
+    """The first `limit` of the people of `model` in `tied` (worker_id, visitor_id rows) by name,
+    then id, as (worker_id, visitor_id) rows.
+
+    The enterprise's workers are walked in the order of their name index until `limit` of them
+    are found among the tied, so few names are read however many tie (its visitors are few, and
+    sorted). Put as a CASE, the test stays a filter on that walk: as a plain IN, PostgreSQL turns
+    it into a join that looks up every tied person's row, then sorts them all.
+    """
+    person = tied.selected_columns[0 if model is Worker else 1]
+    # Python's order of texts, as SQLite's own is, and as the name index holds them.
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    name = model.full_name.collate("C") if postgresql else model.full_name
+    first = (
+        select(model.id)
+        .where(
+            model.enterprise_id == enterprise_id,
+            scope_clause(model, user),
+            case((model.id.in_(tied.with_only_columns(person)), true())),
+        )
+        .order_by(name, model.id)
+        .limit(limit)
+        .subquery()
+    )
+    if model is Worker:
+        return select(first.c.id, null())
+    return select(null(), first.c.id)
 
 
 def _longest(found: list[_Found], limit: int | None) -> list[_Found]:

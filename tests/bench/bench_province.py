@@ -198,6 +198,9 @@ def _schema_brought_up(url: str) -> bool:
                 elif item.table.name not in created:
                     print(f"== building {item.name} on the kept database", flush=True)
                     item.create(connection)
+                    # As the seed's own indexes were: a planner without statistics for it
+                    # may prefer it where it reads the most.
+                    connection.execute(text(f'ANALYZE "{item.table.name}"'))
             kept = PersonLastPassage.__table__
             if kept.name in created:
                 # Kept by every write since, it has to start from the events seeded; its unique

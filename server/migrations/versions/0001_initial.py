@@ -191,6 +191,12 @@ def upgrade():
             "ix_worker_enterprise_search_name", ["enterprise_id", "search_name"], unique=False
         )
         batch_op.create_index(
+            "ix_worker_enterprise_name",
+            ["enterprise_id", "full_name", "id"],
+            unique=False,
+            postgresql_ops={"full_name": 'COLLATE "C"'},
+        )
+        batch_op.create_index(
             batch_op.f("ix_worker_home_province_code"), ["home_province_code"], unique=False
         )
         batch_op.create_index(
@@ -1041,6 +1047,7 @@ def downgrade():
         batch_op.drop_index("ix_worker_enterprise_home_province")
         batch_op.drop_index(batch_op.f("ix_worker_home_province_code"))
         batch_op.drop_index("ix_worker_enterprise_search_name")
+        batch_op.drop_index("ix_worker_enterprise_name")
         batch_op.drop_index("ix_worker_enterprise_roster_version")
 
     op.drop_table("worker")
