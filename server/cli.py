@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from server import seed
 from server.admin.config import effective
+from server.database import refresh_planner_statistics
 from server.devices import issue_enrolment_code
 from server.extensions import db
 from server.i18n import in_both_languages
@@ -185,6 +186,8 @@ def purge_command(dry_run: bool) -> None:
             outcomes = purge(
                 now, policy, timezone=settings.timezone, end_of_chunk=db.session.commit
             )
+            # The daily job, and the purge has just changed what the tables hold.
+            refresh_planner_statistics(db.session.connection())
     zone = ZoneInfo(settings.timezone)
     for outcome in outcomes:
         cutoff = outcome.cutoff.astimezone(zone)

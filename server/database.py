@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Any, cast
 
 from sqlalchemy import ARRAY, ColumnElement, any_, event, literal
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from server.models.types import UTCDateTime
 
@@ -24,6 +24,17 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def refresh_planner_statistics(connection: Connection) -> None:
+    """Refresh SQLite's planner statistics, which nothing else keeps (PostgreSQL's autovacuum
+    keeps its own). Without them SQLite guesses how many rows each index holds per key, and
+    can walk every enterprise's workers where a handful of lookups would do."""
+    if connection.dialect.name != "sqlite":
+        return
+    # A sample of each index, not all of it: milliseconds at a province's size.
+    connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+    connection.exec_driver_sql("ANALYZE")
 
 
 # psycopg prepares a statement that execute() has run `prepare_threshold` times, and PostgreSQL

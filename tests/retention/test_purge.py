@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.extensions import db
 from server.models import (
@@ -326,6 +326,19 @@ def test_cli_dry_run_shows_counts_and_cutoffs_and_purge_does_it(app) -> None:
     assert count(GateEvent) == 0
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "retention.purge"))
     assert json.loads(json.dumps(audit.details))["events"]["gate_events"] == 1
+
+
+def test_the_daily_purge_leaves_sqlite_planner_statistics(app) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
+    enterprise = make_enterprise()
+    make_event(make_gate(enterprise), worker=make_worker(enterprise), occurred_at=datetime.now(UTC))
+
+    done = app.test_cli_runner().invoke(args=["purge"])
+
+    assert done.exit_code == 0, done.output
+    analysed = db.session.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1")).scalars()
+    assert {"gate_event", "worker"} <= set(analysed)
 
 
 def test_purged_seqs_of_a_tablet_are_remembered_as_received_ranges() -> None:
