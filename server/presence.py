@@ -234,7 +234,7 @@ def _neighboured(
     now: datetime | None,
     after_gate: bool = False,
     earlier: datetime | None = None,
-    only: ColumnElement[bool] | None = None,
+    only: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[Subquery, ColumnElement[bool]]:
     """The events in `read`, each with the next one of the same person (its gate too if asked),
     and a clause over them that holds on some event of each person any of whose entries in
@@ -266,8 +266,9 @@ def _neighboured(
             neighbour(func.lead, GateEvent.corrected_at).label("after_at"),
             *gates,
         )
-        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
-        .where(*([] if only is None else [only]))
+        .where(
+            *criteria, *only, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1]
+        )
         .subquery()
     )
     e = events.c
@@ -360,7 +361,7 @@ def maybe_unpaired(
     events, irregular = _neighboured(
         named,
         [GateEvent.worker_id],
-        only=GateEvent.worker_id.in_(select(unsettled.c.worker_id)),
+        only=[GateEvent.worker_id.in_(select(unsettled.c.worker_id))],
         read=(start, read[1]),
         entries=(start, end),
         exits=(start, end),
@@ -391,6 +392,32 @@ def maybe_unpaired(
     )
 
 
+_IS_ENTRY, _IS_EXIT = GateEvent.direction == "in", GateEvent.direction == "out"
+
+
+def _grouped_by_person(
+    criteria: Sequence[ColumnElement[bool]],
+    person: Sequence[Any],
+    read: tuple[datetime, datetime],
+    *aggregates: Any,
+) -> Subquery:
+    """One row for each `person` with events in `read`: the `person` columns, how many events
+    (`events`) and entries (`entries`) they have there, and `aggregates` over them."""
+    # Each aggregate written once: SQLite does not see two of them alike, each with its own
+    # parameters, and would add up both.
+    return (
+        select(
+            *person,
+            func.count().label("events"),
+            func.count(case((_IS_ENTRY, 1))).label("entries"),
+            *aggregates,
+        )
+        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
+        .group_by(*person)
+        .subquery()
+    )
+
+
 def _not_plainly_paired(
     criteria: Sequence[ColumnElement[bool]],
     *,
@@ -405,22 +432,14 @@ def _not_plainly_paired(
     One grouping, no window: on a large site nearly everyone's day is one of these, and the
     window functions that judge the rest cost SQLite a pass over every event they read each.
     """
-    is_entry, is_exit = GateEvent.direction == "in", GateEvent.direction == "out"
-    # Each aggregate written once: SQLite does not see two of them alike, each with its own
-    # parameters, and would add up both.
-    grouped = (
-        select(
-            GateEvent.worker_id,
-            func.count().label("events"),
-            func.count(case((is_entry, 1))).label("entries"),
-            func.min(case((is_entry, GateEvent.corrected_at))).label("first_in"),
-            func.max(case((is_entry, GateEvent.corrected_at))).label("last_in"),
-            func.min(case((is_exit, GateEvent.corrected_at))).label("first_out"),
-            func.max(case((is_exit, GateEvent.corrected_at))).label("last_out"),
-        )
-        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
-        .group_by(GateEvent.worker_id)
-        .subquery()
+    grouped = _grouped_by_person(
+        criteria,
+        [GateEvent.worker_id],
+        read,
+        func.min(case((_IS_ENTRY, GateEvent.corrected_at))).label("first_in"),
+        func.max(case((_IS_ENTRY, GateEvent.corrected_at))).label("last_in"),
+        func.min(case((_IS_EXIT, GateEvent.corrected_at))).label("first_out"),
+        func.max(case((_IS_EXIT, GateEvent.corrected_at))).label("last_out"),
     )
     g = grouped.c
     still_open = g.last_in > now - shift
@@ -466,23 +485,14 @@ def _single_stays(
     A tie in time, or an exit a shift after the entry to within SQLite's millisecond, is not
     single.
     """
-    is_entry, is_exit = GateEvent.direction == "in", GateEvent.direction == "out"
-    # Each aggregate written once: SQLite does not see two of them alike, each with its own
-    # parameters, and would add up both.
-    grouped = (
-        select(
-            GateEvent.worker_id,
-            GateEvent.visitor_id,
-            func.count().label("events"),
-            func.count(case((is_entry, 1))).label("entries"),
-            func.min(case((is_entry, GateEvent.corrected_at))).label("entered_at"),
-            func.max(case((is_entry, GateEvent.gate_id))).label("gate_in"),
-            func.max(case((is_exit, GateEvent.corrected_at))).label("left_at"),
-            func.max(case((is_exit, GateEvent.gate_id))).label("gate_out"),
-        )
-        .where(*criteria, GateEvent.corrected_at >= read[0], GateEvent.corrected_at < read[1])
-        .group_by(GateEvent.worker_id, GateEvent.visitor_id)
-        .subquery()
+    grouped = _grouped_by_person(
+        criteria,
+        [GateEvent.worker_id, GateEvent.visitor_id],
+        read,
+        func.min(case((_IS_ENTRY, GateEvent.corrected_at))).label("entered_at"),
+        func.max(case((_IS_ENTRY, GateEvent.gate_id))).label("gate_in"),
+        func.max(case((_IS_EXIT, GateEvent.corrected_at))).label("left_at"),
+        func.max(case((_IS_EXIT, GateEvent.gate_id))).label("gate_out"),
     )
     g = grouped.c
     single = and_(
