@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    CompoundSelect,
     Select,
     and_,
     case,
@@ -289,13 +290,15 @@ def _ranked(user: User, enterprise_id: int, stays: CTE, limit: int | None) -> Se
             and_(p.minutes == cut_minutes, p.first_at < cut_first_at),
         )
     )
-    tied = select(p.worker_id, p.visitor_id).where(
-        p.minutes == cut_minutes, p.first_at == cut_first_at
-    )
+    at_cut = [p.minutes == cut_minutes, p.first_at == cut_first_at]
+    tied_workers = select(p.worker_id).where(*at_cut, p.worker_id.is_not(None))
+    tied_visitors = select(p.visitor_id).where(*at_cut, p.worker_id.is_(None))
+    workers = _first_by_name(user, Worker, enterprise_id, tied_workers, limit).subquery()
+    visitors = _first_by_name(user, Visitor, enterprise_id, tied_visitors, limit).subquery()
     shown = union_all(
         ahead,
-        _first_by_name(user, Worker, enterprise_id, tied.where(p.worker_id.is_not(None)), limit),
-        _first_by_name(user, Visitor, enterprise_id, tied.where(p.worker_id.is_(None)), limit),
+        select(workers.c.id, null()),
+        select(null(), visitors.c.id),
     ).cte("shown")
     return select(stays, total.label("total")).where(
         or_(
@@ -315,33 +318,30 @@ def _first_by_name(
     enterprise_id: int,
     tied: Select[Any],
     limit: int,
-) -> Select[Any]:
-    """The first `limit` of the people of `model` in `tied` (worker_id, visitor_id rows) by name,
-    then id, as (worker_id, visitor_id) rows.
+) -> CompoundSelect:
+    """Of the people of `model` whose ids `tied` selects, the ids of the first `limit` of the
+    enterprise's own by name, then id, and of all who belong to another enterprise.
 
-    The enterprise's workers are walked in the order of their name index until `limit` of them
-    are found among the tied, so few names are read however many tie (its visitors are few, and
-    sorted). Put as a CASE, the test stays a filter on that walk: as a plain IN, PostgreSQL turns
-    it into a join that looks up every tied person's row, then sorts them all.
+    The enterprise's people are walked in the order of its name index until `limit` of them are
+    found among the tied, so few names are read however many tie (its workers have the index;
+    its visitors are few, and sorted). Put as a CASE, the test stays a filter on that walk: as a
+    plain IN, PostgreSQL turns it into a join that looks up every tied person's row, then sorts
+    them all. Someone of another enterprise who passed its gates is not in that order; they are
+    few, and all kept for Python to rank.
     """
-    person = tied.selected_columns[0 if model is Worker else 1]
     # Python's order of texts, as SQLite's own is, and as the name index holds them.
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     name = model.full_name.collate("C") if postgresql else model.full_name
+    own = model.enterprise_id == enterprise_id
     first = (
         select(model.id)
-        .where(
-            model.enterprise_id == enterprise_id,
-            scope_clause(model, user),
-            case((model.id.in_(tied.with_only_columns(person)), true())),
-        )
+        .where(own, scope_clause(model, user), case((model.id.in_(tied), true())))
         .order_by(name, model.id)
         .limit(limit)
         .subquery()
     )
-    if model is Worker:
-        return select(first.c.id, null())
-    return select(null(), first.c.id)
+    elsewhere = tied.where(tied.selected_columns[0].not_in(select(model.id).where(own)))
+    return union_all(select(first.c.id), elsewhere)
 
 
 def _longest(found: list[_Found], limit: int | None) -> list[_Found]:
