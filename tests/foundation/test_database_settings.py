@@ -1,4 +1,5 @@
-"""PostgreSQL connections are set up for the consoles' short, parameter-sensitive queries."""
+"""Connections are set up for the workload: on PostgreSQL for the consoles' short,
+parameter-sensitive queries; on SQLite for pushes written one at a time."""
 
 from __future__ import annotations
 
@@ -29,3 +30,16 @@ def test_postgresql_plans_each_statement_with_its_parameters_and_never_jit_compi
             ]
             assert connection.scalar(text("SHOW plan_cache_mode")) == "auto"
             assert connection.scalar(text("SHOW jit")) == "off"
+
+
+def test_sqlite_connections_write_ahead_and_checkpoint_rarely(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("settings of SQLite's journal")
+        with db.engine.connect() as connection:
+            pragma = connection.exec_driver_sql
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert pragma("PRAGMA foreign_keys").scalar() == 1
+            # Not SQLite's 1,000 pages: a push's commit would copy the WAL back every few pushes.
+            assert pragma("PRAGMA wal_autocheckpoint").scalar() == 30_000
