@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from server.admin.config import effective, ingest_policy
 from server.api.answers import json_response
 from server.api.auth import bearer_token, device_required
-from server.api.body import read_json
+from server.api.body import parse_json, read_json, receive_body
 from server.api.errors import ApiError, error_response
 from server.api.services import EnrolmentCodeInvalid, enrol_device
 from server.extensions import db, limiter
@@ -85,9 +85,13 @@ def enroll() -> Response:
 @limiter.limit(_configured("API_PUSH_RATE_LIMIT", PUSH_RATE_LIMIT), key_func=_device_key)
 @device_required
 def push(device: DeviceContext) -> Response:
-    payload = read_json(request)
-    policy = ingest_policy(effective(current_app.config["GATELOG"]))
-    answer = apply_push(SqlSyncStore(db.session), device, payload, utcnow(), policy=policy)
+    # Read before waiting for the worker's turn: a tablet on a slow link keeps no one waiting.
+    body = receive_body(request)
+    store = SqlSyncStore(db.session)
+    with store.worker_turn():
+        payload = parse_json(body)
+        policy = ingest_policy(effective(current_app.config["GATELOG"]))
+        answer = apply_push(store, device, payload, utcnow(), policy=policy)
     metrics.count_push(answer["acks"])
     return json_response(answer)
 

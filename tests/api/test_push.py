@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from server.api import routes
 from server.extensions import db
 from server.models import Device, Gate, GateEvent, QuarantinedEvent, SyncBatch, Worker
+from sync.engine import apply_push
 from tests.api.wire import batch, error_code, event, post_json
 from tests.factories import make_enterprise, make_gate
 
@@ -117,6 +121,48 @@ def test_same_batch_from_two_connections_is_stored_once(
     assert firsts == ["accepted", "duplicate"]
     for answer in answers:
         assert len({ack["status"] for ack in answer["acks"]}) == 1
+
+
+def test_pushes_arriving_at_once_are_all_stored_and_on_sqlite_taken_one_at_a_time(
+    app: Flask, gate: Gate, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running, most = 0, 0
+    count = threading.Lock()
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        nonlocal running, most
+        with count:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.02)  # long enough for the others to arrive, were they let in
+            return apply_push(*args, **kwargs)
+        finally:
+            with count:
+                running -= 1
+
+    monkeypatch.setattr(routes, "apply_push", counted)
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    bodies = [batch(*(event(seq, gate.id) for seq in range(n, n + 50))) for n in (1, 51, 101, 151)]
+
+    def send(body: dict[str, Any]) -> None:
+        client = app.test_client()
+        start.wait()
+        statuses.append(post_json(client, "/sync/push", body, auth).status_code)
+
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 4
+    assert stored_events() == 200
+    if db.engine.dialect.name == "sqlite":
+        # Its writes take turns anyway; a worker parsing another push would slow the writer.
+        assert most == 1
 
 
 def test_wiped_device_is_detected_and_shown_on_the_device(
