@@ -283,11 +283,14 @@ def _people(app: Flask) -> dict[str, Any]:
         db.session.add_all([user, device])
         events = db.session.scalar(select(func.count()).select_from(GateEvent))
         middle = datetime.now(UTC) - timedelta(days=1)
+        # An exit: the traced day, which ends at it, then holds the stay it closes (ending it at
+        # an entry left some sizes tracing nobody).
         worker_id, at, row_id = db.session.execute(
             select(GateEvent.worker_id, GateEvent.occurred_at, GateEvent.id)
             .where(
                 GateEvent.enterprise_id == enterprise_id,
                 GateEvent.worker_id.is_not(None),
+                GateEvent.direction == "out",
                 GateEvent.occurred_at < middle,
             )
             .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
