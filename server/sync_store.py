@@ -108,14 +108,16 @@ class SqlSyncStore:
             yield
 
     def worker_turn(self) -> AbstractContextManager[Any]:
-        """Held around a push's parsing, reading, encoding and writing. On SQLite a worker
-        process runs one push at a time: pushes write one at a time anyway (see
-        `_sqlite_push_turn`), and the one writing needs its process's GIL between statements.
-        Other pushes of the same process parsing meanwhile took it from the writer, which held the
-        database's write lock longer: under eight tablets pushing 500-event batches to two
-        workers, 29 ms at p50 (15 with no other push), 24 with the turn; pushes stored 14,600
-        events/s, 17,800 with it. Queued here, one worker's parsing overlaps the other's writing.
-        PostgreSQL writes different tablets' pushes side by side."""
+        """Held around a push's parsing, checks, encoding and writing; its body is read from the
+        connection before, so a slow link holds no one up.
+
+        On SQLite a worker process runs one push at a time: pushes write one at a time anyway
+        (see `_sqlite_push_turn`), and the one writing needs its process's GIL between
+        statements. Other pushes of the same process parsing meanwhile took it from the writer,
+        which held the database's write lock longer: under eight tablets pushing 500-event
+        batches to two workers, 29 ms at p50 (15 with no other push), 24 with the turn; pushes
+        stored 14,600 events/s, 17,800 with it. Queued here, one worker's parsing overlaps the
+        other's writing. PostgreSQL writes different tablets' pushes side by side."""
         return _SQLITE_WORKER_TURN if self._dialect == "sqlite" else nullcontext()
 
     @property
